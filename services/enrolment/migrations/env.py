@@ -1,0 +1,7 @@
+"""Alembic environment of the enrolment schema."""
+
+from alembic import context
+
+from shared.alembic_env import run_migrations
+
+run_migrations(context)

@@ -1,0 +1,1 @@
+"""The enrolment service's HTTP edge."""

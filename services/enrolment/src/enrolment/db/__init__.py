@@ -1,0 +1,1 @@
+"""The enrolment service's tables, repositories and unit of work."""

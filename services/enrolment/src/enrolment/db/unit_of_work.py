@@ -1,0 +1,22 @@
+"""The enrolment unit of work: its repositories on one transaction, plus the outbox."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from sqlalchemy import Engine
+
+from enrolment.db.households import HouseholdRepository
+from shared.unit_of_work import UnitOfWork
+
+
+class EnrolmentUnitOfWork(UnitOfWork):
+    households: HouseholdRepository
+
+    def __init__(self, engine: Engine, *, topic_prefix: str) -> None:
+        super().__init__(engine, schema="enrolment", source="/filet/enrolment", topic_prefix=topic_prefix)
+
+    def __enter__(self) -> Self:
+        super().__enter__()
+        self.households = HouseholdRepository(self.connection)
+        return self

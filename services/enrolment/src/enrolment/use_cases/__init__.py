@@ -1,0 +1,1 @@
+"""What the enrolment service does, one module per intent; use cases never commit."""

@@ -1,0 +1,1 @@
+"""The payments service's tables, repositories and unit of work."""

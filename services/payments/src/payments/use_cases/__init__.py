@@ -1,0 +1,1 @@
+"""What the payments service does, one module per intent; use cases never commit."""

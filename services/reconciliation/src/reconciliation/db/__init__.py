@@ -1,0 +1,1 @@
+"""The reconciliation service's tables, repositories and unit of work."""

@@ -1,0 +1,45 @@
+"""The payee directory: whom an instruction pays and where they live, for matching and reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from reconciliation.db.tables import payee
+from shared.events.contracts import HouseholdFacts
+
+_FIELDS = ("rsu_id", "head_name", "msisdn", "region", "cercle", "commune")
+
+
+class PayeeRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def upsert_many(self, households: Sequence[HouseholdFacts]) -> None:
+        if not households:
+            return
+        rows = [
+            {"household_id": h.household_id, **{field: getattr(h, field) for field in _FIELDS}}
+            for h in households
+        ]
+        statement = insert(payee)
+        statement = statement.on_conflict_do_update(
+            index_elements=["household_id"],
+            set_={**{field: statement.excluded[field] for field in _FIELDS}, "updated_at": func.now()},
+        )
+        self.connection.execute(statement, rows)
+
+    def get(self, household_id: UUID) -> dict[str, Any] | None:
+        row = (
+            self.connection.execute(select(payee).where(payee.c.household_id == household_id))
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def count(self) -> int:
+        return int(self.connection.execute(select(func.count()).select_from(payee)).scalar_one())
