@@ -8,6 +8,7 @@ from typing import Self
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from shared.bulk import insert_rows
 from shared.events import Envelope, encode, new_envelope
 from shared.events.catalogue import topic_name, topic_of
 from shared.plumbing import PlumbingTables
@@ -75,7 +76,7 @@ class UnitOfWork:
             }
             for envelope in self._pending
         ]
-        self.connection.execute(self.tables.outbox.insert(), rows)
+        insert_rows(self.connection, self.tables.outbox, rows)
         self._pending = []
 
     def commit(self) -> None:

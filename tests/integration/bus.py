@@ -55,11 +55,18 @@ def audit_event(subject: str, action: str = "test.act") -> AuditRecorded:
     from datetime import UTC, datetime
 
     return AuditRecorded(
-        occurred_at=datetime.now(UTC), service="tests", actor="tester", role="operator", action=action, subject=subject
+        occurred_at=datetime.now(UTC),
+        service="tests",
+        actor="tester",
+        role="operator",
+        action=action,
+        subject=subject,
     )
 
 
-def publish(engine: Engine, settings: Settings, subjects: Sequence[str], action: str = "test.act") -> list[uuid.UUID]:
+def publish(
+    engine: Engine, settings: Settings, subjects: Sequence[str], action: str = "test.act"
+) -> list[uuid.UUID]:
     """Commit one audit event per subject into the outbox (one transaction); returns their ids."""
     with unit_of_work(engine, settings)() as uow:
         ids = [uow.publish(audit_event(subject, action), subject=subject).id for subject in subjects]
@@ -88,7 +95,9 @@ def drain(relay: Relay) -> int:
     return total
 
 
-def manual_loop(engine: Engine, settings: Settings, *, handlers: Mapping[str, Handler] = EFFECT_HANDLERS) -> ConsumerLoop:
+def manual_loop(
+    engine: Engine, settings: Settings, *, handlers: Mapping[str, Handler] = EFFECT_HANDLERS
+) -> ConsumerLoop:
     """A consumer assigned every partition of the audit topic by hand (no group join: fast)."""
     bootstrap = settings.require_kafka()
     name = topic_name(settings.topic_prefix, Topic.AUDIT)
@@ -123,7 +132,9 @@ def count(engine: Engine, sql: str) -> int:
 def raw_records(settings: Settings, *, timeout: float = 5.0, expected: int) -> list[bytes]:
     """Read the audit topic from the beginning with a plain consumer until `expected` records (or timeout)."""
     name = topic_name(settings.topic_prefix, Topic.AUDIT)
-    consumer = KafkaConsumer(bootstrap_servers=settings.require_kafka(), group_id=None, enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.require_kafka(), group_id=None, enable_auto_commit=False
+    )
     try:
         consumer.assign([TopicPartition(name, p) for p in range(settings.topic_partitions)])
         consumer.seek_to_beginning()

@@ -35,7 +35,9 @@ def _start_consumer(settings: Settings, group: str) -> subprocess.Popen[bytes]:
     )
 
 
-def test_a_consumer_killed_mid_stream_resumes_with_nothing_lost_or_doubled(db: Engine, settings: Settings) -> None:
+def test_a_consumer_killed_mid_stream_resumes_with_nothing_lost_or_doubled(
+    db: Engine, settings: Settings
+) -> None:
     total = 3000
     subjects = [f"e{n}" for n in range(total)]
     for start in range(0, total, 500):
@@ -86,7 +88,9 @@ def test_a_broker_restart_has_the_relay_publish_again_what_consumers_had_not_app
     relay_thread.start()
     consumer_thread.start()
     try:
-        wait_until(lambda: len(effects(db)) >= 200, timeout=90, what="the lost half to be re-published and applied")
+        wait_until(
+            lambda: len(effects(db)) >= 200, timeout=90, what="the lost half to be re-published and applied"
+        )
     finally:
         stop.set()
         relay_thread.join(10)

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 import orjson
 import pytest
-from sqlalchemy import Engine
-
 from bus import (
+    EFFECT_HANDLERS,
     SCHEMA,
+    audit_event,
     count,
     drain,
     effects,
@@ -18,19 +18,24 @@ from bus import (
     manual_loop,
     publish,
     raw_records,
+    record_effect,
     relay,
     unit_of_work,
     wait_until,
 )
+from sqlalchemy import Engine, text
+
 from shared.consumer import Delivery, Inbox
-from shared.events import encode
+from shared.events import Envelope, encode, new_envelope
+from shared.events.contracts import AuditRecorded
 from shared.relay import OutboxRow
 from shared.settings import Settings
+from shared.unit_of_work import UnitOfWork
 
 
 def test_a_rolled_back_transaction_publishes_nothing(db: Engine, settings: Settings) -> None:
     with unit_of_work(db, settings)() as uow:
-        uow.publish(_event("rolled-back"), subject="rolled-back")
+        uow.publish(audit_event("rolled-back"), subject="rolled-back")
         uow.flush()
         uow.rollback()
     publish(db, settings, ["committed"])
@@ -68,9 +73,8 @@ def test_a_relay_killed_between_send_and_mark_still_has_its_events_applied_exact
 
 
 def test_the_same_event_delivered_twice_has_one_effect(db: Engine, settings: Settings) -> None:
-    inbox = Inbox(name="tests", unit_of_work=unit_of_work(db, settings), handlers=_handlers())
+    inbox = Inbox(name="tests", unit_of_work=unit_of_work(db, settings), handlers=EFFECT_HANDLERS)
     from bus import audit_event
-    from shared.events import new_envelope
 
     envelope = new_envelope(source="/filet/tests", data=audit_event("once"), subject="once")
     delivery = Delivery("t", 0, 7, "once", encode(envelope))
@@ -89,24 +93,20 @@ def test_a_poison_event_is_parked_with_its_reason_while_the_rest_flow_and_can_be
     publish(db, settings, ["after"])
     drain(relay(db, settings))
     loop = manual_loop(db, settings)
-    wait_until(lambda: loop.poll_once() >= 0 and sorted(effects(db)) == ["after", "before"], what="good events")
+    wait_until(
+        lambda: loop.poll_once() >= 0 and sorted(effects(db)) == ["after", "before"], what="good events"
+    )
     loop.close()
 
     assert count(db, f"SELECT count(*) FROM {SCHEMA}.dead_letter") == 1
     with db.connect() as conn:
-        from sqlalchemy import text
-
         reason = conn.execute(text(f"SELECT reason FROM {SCHEMA}.dead_letter")).scalar_one()
     assert "can never succeed" in reason
 
     # Once the cause is fixed (here: the rule no longer refuses), the parked event is replayed, once.
-    from bus import record_effect
-
-    def fixed(uow: object, event: object) -> None:
-        from shared.events.contracts import AuditRecorded
-
-        assert isinstance(event.data, AuditRecorded)  # type: ignore[attr-defined]
-        record_effect(uow, event.model_copy(update={"data": event.data.model_copy(update={"action": "ok"})}))  # type: ignore[arg-type,attr-defined]
+    def fixed(uow: UnitOfWork, event: Envelope) -> None:
+        assert isinstance(event.data, AuditRecorded)
+        record_effect(uow, event.model_copy(update={"data": event.data.model_copy(update={"action": "ok"})}))
 
     inbox = Inbox(name="tests", unit_of_work=unit_of_work(db, settings), handlers={"audit.recorded": fixed})
     assert [outcome for _, outcome in inbox.replay()] == ["applied"]
@@ -115,9 +115,8 @@ def test_a_poison_event_is_parked_with_its_reason_while_the_rest_flow_and_can_be
 
 
 def test_undecodable_bytes_are_parked_and_do_not_stop_the_stream(db: Engine, settings: Settings) -> None:
-    inbox = Inbox(name="tests", unit_of_work=unit_of_work(db, settings), handlers=_handlers())
+    inbox = Inbox(name="tests", unit_of_work=unit_of_work(db, settings), handlers=EFFECT_HANDLERS)
     from bus import audit_event
-    from shared.events import new_envelope
 
     good = new_envelope(source="/filet/tests", data=audit_event("good"), subject="good")
     inbox.apply([Delivery("t", 0, 1, None, b"{not json"), Delivery("t", 0, 2, "good", encode(good))])
@@ -135,8 +134,10 @@ def test_two_consumers_of_one_group_split_the_partitions(db: Engine, settings: S
         thread.start()
     try:
         wait_until(
-            lambda: all(loop.consumer.assignment() for loop in loops)
-            and sum(len(loop.consumer.assignment()) for loop in loops) == settings.topic_partitions,
+            lambda: (
+                all(loop.consumer.assignment() for loop in loops)
+                and sum(len(loop.consumer.assignment()) for loop in loops) == settings.topic_partitions
+            ),
             timeout=60,
             what="both consumers to own partitions",
         )
@@ -153,15 +154,3 @@ def test_two_consumers_of_one_group_split_the_partitions(db: Engine, settings: S
         for loop in loops:
             loop.close()
     assert len(set(effects(db))) == 400
-
-
-def _event(subject: str) -> object:
-    from bus import audit_event
-
-    return audit_event(subject)
-
-
-def _handlers() -> dict[str, object]:
-    from bus import EFFECT_HANDLERS
-
-    return dict(EFFECT_HANDLERS)

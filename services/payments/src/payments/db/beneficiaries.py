@@ -7,9 +7,9 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, func, select
-from sqlalchemy.dialects.postgresql import insert
 
 from payments.db.tables import beneficiary
+from shared.bulk import insert_rows
 from shared.events.contracts import HouseholdFacts
 
 _FIELDS = (
@@ -40,12 +40,9 @@ class BeneficiaryRepository:
             {"household_id": h.household_id, **{field: getattr(h, field) for field in _FIELDS}}
             for h in households
         ]
-        statement = insert(beneficiary)
-        statement = statement.on_conflict_do_update(
-            index_elements=["household_id"],
-            set_={**{field: statement.excluded[field] for field in _FIELDS}, "updated_at": func.now()},
+        insert_rows(
+            self.connection, beneficiary, rows, conflict=["household_id"], update=_FIELDS, touch="updated_at"
         )
-        self.connection.execute(statement, rows)
 
     def get(self, household_id: UUID) -> dict[str, Any] | None:
         row = (

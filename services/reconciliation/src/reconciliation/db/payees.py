@@ -7,9 +7,9 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, func, select
-from sqlalchemy.dialects.postgresql import insert
 
 from reconciliation.db.tables import payee
+from shared.bulk import insert_rows
 from shared.events.contracts import HouseholdFacts
 
 _FIELDS = ("rsu_id", "head_name", "msisdn", "region", "cercle", "commune")
@@ -26,12 +26,7 @@ class PayeeRepository:
             {"household_id": h.household_id, **{field: getattr(h, field) for field in _FIELDS}}
             for h in households
         ]
-        statement = insert(payee)
-        statement = statement.on_conflict_do_update(
-            index_elements=["household_id"],
-            set_={**{field: statement.excluded[field] for field in _FIELDS}, "updated_at": func.now()},
-        )
-        self.connection.execute(statement, rows)
+        insert_rows(self.connection, payee, rows, conflict=["household_id"], update=_FIELDS, touch="updated_at")
 
     def get(self, household_id: UUID) -> dict[str, Any] | None:
         row = (
