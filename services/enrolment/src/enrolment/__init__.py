@@ -1,0 +1,1 @@
+"""The enrolment service of filet."""

@@ -1,0 +1,1 @@
+"""The rules of enrolment: households, imports, duplicates, programmes and the enrolment lifecycle."""
