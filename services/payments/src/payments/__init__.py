@@ -1,0 +1,1 @@
+"""The payments service: transfer schemes, payment cycles, provider adapters and vouchers."""

@@ -1,0 +1,1 @@
+"""Adapters that speak each mobile-money dialect and normalise what providers say into canonical events."""
