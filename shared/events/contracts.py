@@ -94,6 +94,18 @@ class EnrolmentsChanged(Contract):
     items: list[EnrolmentItem]
 
 
+class EnrolmentsActivated(EnrolmentsChanged):
+    """Households became payable in a programme (status `active`)."""
+
+
+class EnrolmentsSuspended(EnrolmentsChanged):
+    """Households stop being paid until re-activated (status `suspended`)."""
+
+
+class EnrolmentsExited(EnrolmentsChanged):
+    """Households left the programme for good (status `exited`), by decision, programme end or shock end."""
+
+
 # --- audit (every service) -------------------------------------------------------------------------------
 
 
@@ -110,16 +122,230 @@ class AuditRecorded(Contract):
     after: dict[str, Any] | None = None
 
 
+# --- payments --------------------------------------------------------------------------------------------
+
+PaymentModality = Literal["mobile_money", "voucher"]
+
+
+class CycleCreated(Contract):
+    cycle_id: UUID
+    programme_code: str
+    period: str = Field(description="e.g. 2026-Q1")
+    funding_line: str
+    piggyback_of: str | None = Field(
+        default=None, description="programme whose households and rails are used"
+    )
+    created_by: str
+    planned_count: int
+    planned_amount: Amount
+    currency: Currency = "XOF"
+
+
+class CycleApproved(Contract):
+    cycle_id: UUID
+    approved_by: str
+
+
+class CycleReleased(Contract):
+    cycle_id: UUID
+    programme_code: str
+    period: str
+    released_by: str
+    count: int
+    amount: Amount
+    currency: Currency = "XOF"
+    household_ids: list[UUID] = Field(default_factory=list, description="households paid in this cycle")
+
+
+class CycleCancelled(Contract):
+    cycle_id: UUID
+    cancelled_by: str
+    reason: str
+
+
+class CycleClosed(Contract):
+    cycle_id: UUID
+    counts: dict[str, int]
+    amounts: dict[str, int]
+
+
+class InstructedPayment(Contract):
+    """One instruction as reconciliation needs to know it (the expectation)."""
+
+    payment_id: UUID
+    instruction_id: str = Field(max_length=16, description="our reference, SWIFT-X, stable per attempt")
+    attempt_no: int = 1
+    provider_request_key: str
+    household_id: UUID
+    payee_msisdn: str | None
+    amount: Amount
+    base_amount: Amount
+    top_up_amount: Amount = 0
+    currency: Currency = "XOF"
+    provider: str
+    modality: PaymentModality
+    region: str
+    cercle: str
+    commune: str
+    reissue_of: UUID | None = None
+
+
+class PaymentsInstructed(Contract):
+    cycle_id: UUID
+    programme_code: str
+    period: str
+    items: list[InstructedPayment]
+
+
+class PaymentOutcome(Contract):
+    """What happened to one payment: sent, confirmed, failed, in doubt, reversed, or a status conflict."""
+
+    payment_id: UUID
+    instruction_id: str
+    state: str = Field(description="canonical state after the event (PROVIDERS.md §8.2)")
+    provider: str
+    provider_tx_ref: str | None = None
+    amount: Amount | None = Field(default=None, description="amount the provider reported, when it did")
+    fee: Amount | None = None
+    failure_code: str | None = None
+    reported_status: str | None = Field(
+        default=None, description="for status conflicts: what the provider said"
+    )
+    authenticity: str | None = None
+    at: datetime
+
+
+class PaymentsSent(Contract):
+    cycle_id: UUID
+    items: list[PaymentOutcome]
+
+
+class PaymentsConfirmed(Contract):
+    cycle_id: UUID
+    items: list[PaymentOutcome]
+
+
+class PaymentsFailed(Contract):
+    cycle_id: UUID
+    items: list[PaymentOutcome]
+
+
+class PaymentsInDoubt(Contract):
+    cycle_id: UUID
+    items: list[PaymentOutcome]
+
+
+class PaymentsReversed(Contract):
+    cycle_id: UUID
+    items: list[PaymentOutcome]
+
+
+class PaymentsStatusConflicted(Contract):
+    cycle_id: UUID
+    items: list[PaymentOutcome]
+
+
+class IssuedVoucher(Contract):
+    voucher_id: UUID
+    payment_id: UUID
+    instruction_id: str
+    household_id: UUID
+    amount: Amount
+    currency: Currency = "XOF"
+    expires_at: datetime
+
+
+class VouchersIssued(Contract):
+    cycle_id: UUID
+    items: list[IssuedVoucher]
+
+
+class VoucherRedeemed(Contract):
+    voucher_id: UUID
+    payment_id: UUID
+    cycle_id: UUID
+    vendor_id: str
+    amount: Amount
+    redeemed_at: datetime
+
+
+class VouchersExpired(Contract):
+    cycle_id: UUID
+    voucher_ids: list[UUID]
+
+
+# --- reconciliation --------------------------------------------------------------------------------------
+
+
+class StatementReconciled(Contract):
+    statement_id: UUID
+    format: str
+    account: str
+    lines: int
+    outcomes: dict[str, int]
+
+
+class FoundDiscrepancy(Contract):
+    discrepancy_id: UUID
+    cycle_id: UUID | None
+    instruction_id: str | None
+    category: str
+    severity: Literal["info", "warning", "critical"]
+    amount_at_stake: Amount
+    suggested_action: str
+
+
+class DiscrepanciesFound(Contract):
+    items: list[FoundDiscrepancy]
+
+
+class DiscrepancyResolved(Contract):
+    discrepancy_id: UUID
+    resolved_by: str
+    resolution: str
+
+
+class CycleReconciled(Contract):
+    cycle_id: UUID
+    summary: dict[str, Any]
+
+
 __all__ = [
     "Amount",
     "AuditRecorded",
     "Currency",
+    "CycleApproved",
+    "CycleCancelled",
+    "CycleClosed",
+    "CycleCreated",
+    "CycleReconciled",
+    "CycleReleased",
+    "DiscrepanciesFound",
+    "DiscrepancyResolved",
     "DuplicateConfirmed",
     "EnrolmentItem",
+    "EnrolmentsActivated",
     "EnrolmentsChanged",
+    "EnrolmentsExited",
+    "EnrolmentsSuspended",
+    "FoundDiscrepancy",
     "HouseholdFacts",
     "HouseholdRegistered",
     "HouseholdUpdated",
     "HouseholdsRegistered",
+    "InstructedPayment",
+    "IssuedVoucher",
     "PaymentDetailsChanged",
+    "PaymentOutcome",
+    "PaymentsConfirmed",
+    "PaymentsFailed",
+    "PaymentsInDoubt",
+    "PaymentsInstructed",
+    "PaymentsReversed",
+    "PaymentsSent",
+    "PaymentsStatusConflicted",
+    "StatementReconciled",
+    "VoucherRedeemed",
+    "VouchersExpired",
+    "VouchersIssued",
 ]
