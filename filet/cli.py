@@ -19,14 +19,24 @@ def main() -> None:
 @main.command()
 @click.option("--pg-port", default=55432, show_default=True, help="port of the embedded PostgreSQL")
 @click.option("--broker-port", default=19092, show_default=True, help="port of the embedded broker")
-def up(pg_port: int, broker_port: int) -> None:
+@click.option(
+    "--port-base", default=8000, show_default=True, help="services on base+1, +2, +3, simulator on +9"
+)
+def up(pg_port: int, broker_port: int, port_base: int) -> None:
     """Start the embedded default (or use DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS) and every service."""
     from filet.embedded import EmbeddedError
     from filet.processes import kill_tree_on_exit
     from filet.stack import Stack
 
     settings = Settings()
-    stack = Stack(settings, settings.data_dir, pg_port=pg_port, broker_port=broker_port)
+    ports = {"enrolment": port_base + 1, "payments": port_base + 2, "reconciliation": port_base + 3}
+    stack = Stack(
+        settings,
+        settings.data_dir,
+        ports={**ports, "simulator": port_base + 9},
+        pg_port=pg_port,
+        broker_port=broker_port,
+    )
     kill_tree_on_exit()
     try:
         click.echo("starting filet …")
@@ -68,6 +78,20 @@ def migrate() -> None:
     engine = build_engine(Settings().require_database_url(), pool_size=1)
     migrate_all(engine)
     click.echo("migrated: identity, enrolment, payments, reconciliation")
+
+
+@main.command()
+def topics() -> None:
+    """Create every topic with the configured partition count (and the broker-epoch topic)."""
+    from shared.events.catalogue import all_topic_names
+    from shared.kafka import ensure_topics
+
+    settings = Settings()
+    names = all_topic_names(settings.topic_prefix)
+    ensure_topics(
+        settings.require_kafka(), names, partitions=settings.topic_partitions, prefix=settings.topic_prefix
+    )
+    click.echo("topics: " + ", ".join(names))
 
 
 @main.group()
@@ -151,3 +175,7 @@ def demo(households: int) -> None:
     from filet.demo import run_demo
 
     sys.exit(run_demo(households=households, data_dir=Path(Settings().data_dir)))
+
+
+if __name__ == "__main__":
+    main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +28,8 @@ _FIELDS = (
     "hea_category",
 )
 
+_ROW = attrgetter("household_id", *_FIELDS)
+
 
 class BeneficiaryRepository:
     def __init__(self, connection: Connection) -> None:
@@ -36,12 +39,15 @@ class BeneficiaryRepository:
         """Insert or refresh beneficiaries in one statement (the set-based path for imports)."""
         if not households:
             return
-        rows = [
-            {"household_id": h.household_id, **{field: getattr(h, field) for field in _FIELDS}}
-            for h in households
-        ]
+        rows = [_ROW(h) for h in households]
         insert_rows(
-            self.connection, beneficiary, rows, conflict=["household_id"], update=_FIELDS, touch="updated_at"
+            self.connection,
+            beneficiary,
+            rows,
+            columns=("household_id", *_FIELDS),
+            conflict=["household_id"],
+            update=_FIELDS,
+            touch="updated_at",
         )
 
     def get(self, household_id: UUID) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +15,8 @@ from shared.events.contracts import HouseholdFacts
 
 _FIELDS = ("rsu_id", "head_name", "msisdn", "region", "cercle", "commune")
 
+_ROW = attrgetter("household_id", *_FIELDS)
+
 
 class PayeeRepository:
     def __init__(self, connection: Connection) -> None:
@@ -22,11 +25,16 @@ class PayeeRepository:
     def upsert_many(self, households: Sequence[HouseholdFacts]) -> None:
         if not households:
             return
-        rows = [
-            {"household_id": h.household_id, **{field: getattr(h, field) for field in _FIELDS}}
-            for h in households
-        ]
-        insert_rows(self.connection, payee, rows, conflict=["household_id"], update=_FIELDS, touch="updated_at")
+        rows = [_ROW(h) for h in households]
+        insert_rows(
+            self.connection,
+            payee,
+            rows,
+            columns=("household_id", *_FIELDS),
+            conflict=["household_id"],
+            update=_FIELDS,
+            touch="updated_at",
+        )
 
     def get(self, household_id: UUID) -> dict[str, Any] | None:
         row = (

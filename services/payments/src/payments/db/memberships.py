@@ -1,0 +1,77 @@
+"""The programme-membership projection (household × programme) and the household facts that follow it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlalchemy import Connection, text
+
+from shared.events.contracts import EnrolmentItem
+
+class MembershipRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def record(self, programme_code: str, items: Sequence[EnrolmentItem]) -> None:
+        """Upsert the memberships of a batch; an older fact never overwrites a newer one."""
+        if not items:
+            return
+        latest: dict[UUID, EnrolmentItem] = {}
+        for item in items:
+            known = latest.get(item.household_id)
+            if known is None or item.effective_at >= known.effective_at:
+                latest[item.household_id] = item
+        chosen = list(latest.values())
+        self.connection.execute(
+            text(
+                'INSERT INTO "payments".membership AS m (programme_code, household_id, enrolment_id, status, '
+                "shock, ends_on, max_cycles, effective_at) "
+                "SELECT :p, * FROM unnest(CAST(:h AS uuid[]), CAST(:e AS uuid[]), CAST(:s AS text[]), "
+                "CAST(:k AS text[]), CAST(:d AS date[]), CAST(:c AS integer[]), CAST(:t AS timestamptz[])) "
+                "ON CONFLICT (programme_code, household_id) DO UPDATE SET enrolment_id = EXCLUDED.enrolment_id, "
+                "status = EXCLUDED.status, shock = EXCLUDED.shock, ends_on = EXCLUDED.ends_on, "
+                "max_cycles = EXCLUDED.max_cycles, effective_at = EXCLUDED.effective_at, updated_at = now() "
+                "WHERE m.effective_at <= EXCLUDED.effective_at"
+            ),
+            {
+                "p": programme_code,
+                "h": [item.household_id for item in chosen],
+                "e": [item.enrolment_id for item in chosen],
+                "s": [item.status for item in chosen],
+                "k": [item.shock for item in chosen],
+                "d": [item.ends_on for item in chosen],
+                "c": [item.max_cycles for item in chosen],
+                "t": [item.effective_at for item in chosen],
+            },
+        )
+
+    def get(self, programme_code: str, household_id: UUID) -> dict[str, object] | None:
+        row = (
+            self.connection.execute(
+                text(
+                    'SELECT * FROM "payments".membership WHERE programme_code = :p AND household_id = :h'
+                ),
+                {"p": programme_code, "h": household_id},
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def change_payment_details(self, household_id: UUID, *, msisdn: str | None, operator: str | None) -> int:
+        return self.connection.execute(
+            text(
+                'UPDATE "payments".beneficiary SET msisdn = :m, operator = :o, updated_at = now() '
+                "WHERE household_id = :h"
+            ),
+            {"m": msisdn, "o": operator, "h": household_id},
+        ).rowcount
+
+    def merge_duplicate(self, *, duplicate_id: UUID, kept_id: UUID) -> int:
+        return self.connection.execute(
+            text(
+                'UPDATE "payments".beneficiary SET merged_into = :k, updated_at = now() WHERE household_id = :d'
+            ),
+            {"k": kept_id, "d": duplicate_id},
+        ).rowcount
