@@ -94,6 +94,20 @@ def topics() -> None:
     click.echo("topics: " + ", ".join(names))
 
 
+@main.command()
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("asyncapi.json"), show_default=True
+)
+def asyncapi(out: Path) -> None:
+    """Write the AsyncAPI document of every topic and event type (generated from the catalogue)."""
+    import json
+
+    from filet.asyncapi import document
+
+    out.write_text(json.dumps(document(), indent=2, ensure_ascii=False) + "\n")
+    click.echo(f"wrote {out}")
+
+
 @main.group()
 def tokens() -> None:
     """Bearer tokens (stored hashed)."""
