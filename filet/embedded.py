@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from filet.processes import Child, Supervisor, tail
+from filet.processes import Child, Supervisor, as_user, tail
 
 PG_SYSTEM_USER = "filet-pg"
 
@@ -113,8 +113,8 @@ class EmbeddedPostgres:
                     "--no-instructions",
                 ],
                 capture_output=True,
-                user=user,
                 check=False,
+                **as_user(user),
             )
             if result.returncode != 0:
                 raise EmbeddedError(f"initdb failed: {result.stderr.decode(errors='replace')}")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pwd
 import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 
@@ -53,6 +55,7 @@ class Supervisor:
         stop_signal: int = signal.SIGTERM,
         cwd: Path | None = None,
     ) -> Child:
+        """Start `argv`; with `user`, as that user with its own group only (root's groups would leak)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
         with open(log_path, "ab") as log_file:
@@ -62,7 +65,7 @@ class Supervisor:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=dict(env) if env is not None else None,
-                user=user,
+                **as_user(user),
                 cwd=cwd,
                 preexec_fn=die_with_parent(stop_signal),
             )
@@ -97,6 +100,14 @@ class Supervisor:
 
     def dead(self) -> list[Child]:
         return [child for child in self.children if not child.running]
+
+
+def as_user(user: str | None) -> dict[str, Any]:
+    """Popen arguments to run as `user` with its primary group and no supplementary groups."""
+    if user is None:
+        return {}
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 def tail(path: Path, lines: int = 20) -> str:

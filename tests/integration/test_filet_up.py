@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from bus import wait_until
 from filet.embedded import free_port, port_open
 
 
-def test_filet_up_serves_every_service_and_stops_every_child_on_sigterm(tmp_path: Path) -> None:
+def test_filet_up_serves_every_service_and_stops_every_child_on_sigterm() -> None:
+    # Not pytest's tmp_path: its root is kept at mode 700, which the PostgreSQL system user cannot traverse.
+    tmp_path = Path(tempfile.mkdtemp(prefix="filet-up-test-"))
     pg_port, broker_port = free_port(), free_port()
     base = 30000 + os.getpid() % 20000 // 10 * 10
     ports = [base + 1, base + 2, base + 3, base + 9]
