@@ -51,17 +51,19 @@ class Process:
     name: str
     module: str
     port: int | None = None
+    health_path: str = "/healthz"
 
 
 def processes(ports: dict[str, int]) -> list[Process]:
     """Every long-running process of the system, with the port of those that serve HTTP."""
     return [
-        Process("simulator", "simulator", ports["simulator"]),
+        Process("simulator", "simulator", ports["simulator"], health_path="/gsma/heartbeat"),
         Process("enrolment-api", "enrolment.api.app", ports["enrolment"]),
         Process("enrolment-relay", "enrolment.relay"),
         Process("payments-api", "payments.api.app", ports["payments"]),
         Process("payments-relay", "payments.relay"),
         Process("payments-consumer", "payments.consumer"),
+        Process("payments-dispatcher", "payments.dispatcher"),
         Process("reconciliation-api", "reconciliation.api.app", ports["reconciliation"]),
         Process("reconciliation-relay", "reconciliation.relay"),
         Process("reconciliation-consumer", "reconciliation.consumer"),
@@ -144,15 +146,17 @@ class Stack:
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        pending = {p.name: p.port for p in processes(self.ports) if p.port is not None}
+        pending = {
+            p.name: f"http://127.0.0.1:{p.port}{p.health_path}" for p in processes(self.ports) if p.port
+        }
         while pending and time.monotonic() < deadline:
             for child in self.supervisor.dead():
                 raise EmbeddedError(
                     f"{child.name} exited; its log ({child.log_path}):\n{tail(child.log_path)}"
                 )
-            for name, port in list(pending.items()):
+            for name, url in list(pending.items()):
                 try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    if httpx.get(url, timeout=1).status_code == 200:
                         del pending[name]
                 except httpx.HTTPError:
                     pass

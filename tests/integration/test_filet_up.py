@@ -56,8 +56,9 @@ def test_filet_up_serves_every_service_and_stops_every_child_on_sigterm() -> Non
                 break
         text = "".join(output)
         assert "running;" in text, text
-        for port in ports:
+        for port in ports[:3]:
             assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{ports[3]}/gsma/heartbeat", timeout=5).status_code == 200
         for port in ports[:3]:
             assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()["ready"] is True
         assert "operator" in text
