@@ -38,3 +38,9 @@ class Forbidden(DomainError):
     """The caller is known but may not do this (HTTP 403), e.g. an approver approving their own cycle."""
 
     code = "forbidden"
+
+
+class PayloadTooLarge(DomainError):
+    """A file or body is bigger than the limit that applies to it (HTTP 413)."""
+
+    code = "payload_too_large"

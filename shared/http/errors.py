@@ -10,11 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 
 STATUS_OF: dict[type[DomainError], int] = {
+    PayloadTooLarge: 413,
     NotFound: 404,
     Conflict: 409,
     InvalidInput: 422,

@@ -1,0 +1,1 @@
+"""The reconciliation service of filet."""

@@ -1,0 +1,1 @@
+"""The rules of reconciliation: matching, the cycle summary and the audit chain. No I/O, no framework."""
