@@ -1,12 +1,19 @@
-"""The payments consumer: rules applied to enrolment events (`python -m payments.consumer`)."""
+"""The payments consumer: rules applied to enrolment's household and enrolment events (`python -m payments.consumer`)."""
 
 from __future__ import annotations
 
 from payments.db.unit_of_work import PaymentsUnitOfWork
 from payments.service import PAYMENTS
 from shared.consumer import Handler
+from shared.errors import DomainError
 from shared.events import Envelope, Topic
-from shared.events.contracts import HouseholdFacts, HouseholdsRegistered
+from shared.events.contracts import (
+    DuplicateConfirmed,
+    EnrolmentsChanged,
+    HouseholdFacts,
+    HouseholdsRegistered,
+    PaymentDetailsChanged,
+)
 from shared.logs import configure_logging
 from shared.service import run_consumer
 from shared.settings import Settings
@@ -22,12 +29,38 @@ def when_households_registered_add_beneficiaries(uow: PaymentsUnitOfWork, event:
     uow.beneficiaries.upsert_many(event.data.items)
 
 
+def when_enrolments_changed_record_memberships(uow: PaymentsUnitOfWork, event: Envelope) -> None:
+    """Activated, suspended, exited or otherwise changed: the membership follows (a newer fact wins)."""
+    assert isinstance(event.data, EnrolmentsChanged)
+    uow.memberships.record(event.data.programme_code, event.data.items)
+
+
+def when_payment_details_changed_update_payee(uow: PaymentsUnitOfWork, event: Envelope) -> None:
+    assert isinstance(event.data, PaymentDetailsChanged)
+    if not uow.memberships.change_payment_details(
+        event.data.household_id, msisdn=event.data.msisdn, operator=event.data.operator
+    ):
+        raise DomainError(f"payment details of household {event.data.household_id}, unknown here (yet)")
+
+
+def when_duplicate_confirmed_never_pay_the_duplicate(uow: PaymentsUnitOfWork, event: Envelope) -> None:
+    assert isinstance(event.data, DuplicateConfirmed)
+    if not uow.memberships.merge_duplicate(duplicate_id=event.data.duplicate_id, kept_id=event.data.kept_id):
+        raise DomainError(f"duplicate household {event.data.duplicate_id} is unknown here (yet)")
+
+
 HANDLERS: dict[str, Handler] = {
     "household.registered": when_household_registered_add_beneficiary,
     "household.updated": when_household_registered_add_beneficiary,
     "households.registered": when_households_registered_add_beneficiaries,
+    "household.payment_details_changed": when_payment_details_changed_update_payee,
+    "household.duplicate_confirmed": when_duplicate_confirmed_never_pay_the_duplicate,
+    "enrolments.activated": when_enrolments_changed_record_memberships,
+    "enrolments.suspended": when_enrolments_changed_record_memberships,
+    "enrolments.exited": when_enrolments_changed_record_memberships,
+    "enrolments.changed": when_enrolments_changed_record_memberships,
 }
-TOPICS = [Topic.HOUSEHOLDS]
+TOPICS = [Topic.HOUSEHOLDS, Topic.ENROLMENTS]
 
 
 def main() -> None:

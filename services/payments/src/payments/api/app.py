@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from payments.api.routes import router
 from payments.service import PAYMENTS
+from payments.settings import PaymentsSettings
 from shared.db import build_engine
 from shared.http.app import build_app
 from shared.http.server import serve
@@ -15,12 +16,15 @@ from shared.settings import Settings
 DESCRIPTION = "Schemes, cycles with maker-checker, payment instructions, provider callbacks, vouchers."
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, engine: Engine | None = None, payments_settings: PaymentsSettings | None = None
+) -> FastAPI:
     engine = engine or build_engine(settings.require_database_url(), application_name="payments-api")
     app = build_app(
         service="payments", settings=settings, engine=engine, routers=[router], description=DESCRIPTION
     )
     app.state.unit_of_work = PAYMENTS.unit_of_work(engine, settings)
+    app.state.payments_settings = payments_settings or PaymentsSettings()
     return app
 
 

@@ -1,19 +1,60 @@
-"""Thin routes of the payments API."""
+"""Thin routes of the payments API: open the unit of work, call one use case, commit (through `run_once`)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
-from payments.api.dependencies import Reader, UnitOfWorkDep
-from shared.errors import NotFound
+from payments.api.dependencies import (
+    Approver,
+    Decider,
+    IdempotencyKey,
+    Operator,
+    Reader,
+    SettingsDep,
+    UnitOfWorkDep,
+    Vendor,
+    VoucherReader,
+)
+from payments.api.schemas import (
+    CancellationIn,
+    CycleIn,
+    CycleOut,
+    PaymentOut,
+    PaymentPageOut,
+    PolicyIn,
+    RedemptionIn,
+    SchemeIn,
+    SchemeOut,
+    TopUpIn,
+    VendorIn,
+    VendorOut,
+    VoucherOut,
+)
+from payments.db.unit_of_work import PaymentsUnitOfWork
+from payments.domain.schemes import ProviderRouting, TopUp, TransferScheme
+from payments.use_cases.add_top_up import add_top_up
+from payments.use_cases.approve_cycle import approve_cycle
+from payments.use_cases.cancel_cycle import cancel_cycle
+from payments.use_cases.create_cycle import create_cycle
+from payments.use_cases.define_scheme import define_scheme
+from payments.use_cases.record_callback import InboundCallback, record_callback, store_raw_callback
+from payments.use_cases.redeem_voucher import find_voucher, redeem_voucher
+from payments.use_cases.register_vendor import register_vendor
+from payments.use_cases.release_cycle import release_cycle
+from payments.use_cases.set_cross_programme_policy import set_cross_programme_policy
+from payments.use_cases.submit_cycle import submit_cycle
+from shared.errors import InvalidInput, NotFound
+from shared.http.idempotency import fingerprint, run_once
 
-router = APIRouter(prefix="/v1", tags=["beneficiaries"])
+router = APIRouter(prefix="/v1")
 
 
-@router.get("/beneficiaries/{household_id}")
+@router.get("/beneficiaries/{household_id}", tags=["beneficiaries"])
 def get_beneficiaries(household_id: UUID, user: Reader, uow: UnitOfWorkDep) -> dict[str, Any]:
     """What this service has learnt of a household from enrolment's events."""
     with uow:
@@ -21,3 +62,398 @@ def get_beneficiaries(household_id: UUID, user: Reader, uow: UnitOfWorkDep) -> d
     if row is None:
         raise NotFound(f"no household {household_id} known here (yet)")
     return row
+
+
+# --- schemes and policies --------------------------------------------------------------------------------
+
+
+def _scheme_out(row: dict[str, Any]) -> SchemeOut:
+    return SchemeOut(
+        id=row["id"],
+        programme_code=row["programme_code"],
+        first_period=row["first_period"],
+        scheme=row["body"]["scheme"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+    )
+
+
+@router.post("/schemes", status_code=201, response_model=SchemeOut, tags=["schemes"])
+def post_schemes(body: SchemeIn, user: Operator, uow: UnitOfWorkDep, key: IdempotencyKey = None) -> Response:
+    """Define the transfer scheme of a programme (a newer one replaces it for later cycles)."""
+    try:
+        scheme = TransferScheme(
+            programme_code=body.reference_code,
+            modality=body.modality,
+            basis=body.basis,
+            cycles=body.cycles,
+            size_supplement=body.size_supplement,
+            routing=ProviderRouting(routes=body.routing) if body.routing else None,
+        )
+    except ValueError as error:
+        raise InvalidInput(str(error).splitlines()[-1]) from error
+    with uow:
+        return run_once(
+            uow,
+            principal=user,
+            key=key,
+            request_fingerprint=fingerprint("POST", "/v1/schemes", body),
+            work=lambda: (
+                201,
+                _scheme_out(
+                    define_scheme(
+                        uow,
+                        programme_code=body.programme_code,
+                        first_period=body.first_period,
+                        scheme=scheme,
+                        actor=user,
+                    )
+                ),
+            ),
+        )
+
+
+@router.get("/schemes", response_model=list[SchemeOut], tags=["schemes"])
+def get_schemes(user: Reader, uow: UnitOfWorkDep) -> list[SchemeOut]:
+    """The scheme in force for each programme."""
+    with uow:
+        return [_scheme_out(row) for row in uow.schemes.all_current()]
+
+
+@router.post("/cross-programme-policies", status_code=201, tags=["schemes"])
+def post_cross_programme_policies(
+    body: PolicyIn, user: Operator, uow: UnitOfWorkDep, key: IdempotencyKey = None
+) -> Response:
+    """What a cycle does with a household also active in another programme: allow, flag (default) or block."""
+    with uow:
+        return run_once(
+            uow,
+            principal=user,
+            key=key,
+            request_fingerprint=fingerprint("POST", "/v1/cross-programme-policies", body),
+            work=lambda: (
+                201,
+                set_cross_programme_policy(
+                    uow,
+                    programme_code=body.programme_code,
+                    other_code=body.other_code,
+                    action=body.action,
+                    actor=user,
+                ),
+            ),
+        )
+
+
+@router.get("/cross-programme-policies", tags=["schemes"])
+def get_cross_programme_policies(user: Reader, uow: UnitOfWorkDep) -> list[dict[str, Any]]:
+    with uow:
+        return uow.schemes.policies()
+
+
+# --- cycles ----------------------------------------------------------------------------------------------
+
+
+def cycle_out(uow: PaymentsUnitOfWork, cycle_id: UUID) -> CycleOut:
+    cycle = uow.cycles.get(cycle_id)
+    if cycle is None:
+        raise NotFound(f"no cycle {cycle_id}")
+    top_ups = [
+        {
+            key: row[key]
+            for key in (
+                "id",
+                "area",
+                "fixed_amount",
+                "multiplier_percent",
+                "households",
+                "amount",
+                "created_by",
+            )
+        }
+        for row in uow.cycles.top_ups(cycle_id)
+    ]
+    fields = {key: cycle[key] for key in CycleOut.model_fields if key in cycle}
+    return CycleOut(**fields, summary=uow.cycles.summary(cycle_id), top_ups=top_ups)
+
+
+@router.post("/cycles", status_code=201, response_model=CycleOut, tags=["cycles"])
+def post_cycles(body: CycleIn, user: Operator, uow: UnitOfWorkDep, key: IdempotencyKey = None) -> Response:
+    """Create a cycle; its entitlements are computed at once (see `summary` and `flags`)."""
+
+    def work() -> tuple[int, CycleOut]:
+        cycle_id = create_cycle(
+            uow,
+            programme_code=body.programme_code,
+            period=body.period,
+            funding_line=body.funding_line,
+            refocus=body.refocus,
+            piggyback_of=body.piggyback_of,
+            actor=user,
+        )
+        return 201, cycle_out(uow, cycle_id)
+
+    with uow:
+        return run_once(
+            uow,
+            principal=user,
+            key=key,
+            request_fingerprint=fingerprint("POST", "/v1/cycles", body),
+            work=work,
+        )
+
+
+@router.get("/cycles/{cycle_id}", response_model=CycleOut, tags=["cycles"])
+def get_cycle(cycle_id: UUID, user: Reader, uow: UnitOfWorkDep) -> CycleOut:
+    """A cycle with counts and sums by state, provider, region, commune and modality."""
+    with uow:
+        return cycle_out(uow, cycle_id)
+
+
+@router.post("/cycles/{cycle_id}/top-ups", status_code=201, tags=["cycles"])
+def post_top_ups(
+    cycle_id: UUID, body: TopUpIn, user: Operator, uow: UnitOfWorkDep, key: IdempotencyKey = None
+) -> Response:
+    """Vertical expansion for an area: a fixed amount or a multiplier, recorded apart from the base."""
+    try:
+        top_up = TopUp(
+            area=body.area, fixed_amount=body.fixed_amount, multiplier_percent=body.multiplier_percent
+        )
+    except ValueError as error:
+        raise InvalidInput(str(error).splitlines()[-1]) from error
+    with uow:
+        return run_once(
+            uow,
+            principal=user,
+            key=key,
+            request_fingerprint=fingerprint("POST", f"/v1/cycles/{cycle_id}/top-ups", body),
+            work=lambda: (201, add_top_up(uow, cycle_id=cycle_id, top_up=top_up, actor=user)),
+        )
+
+
+@router.post("/cycles/{cycle_id}/submission", response_model=CycleOut, tags=["cycles"])
+def post_submission(
+    cycle_id: UUID, user: Operator, uow: UnitOfWorkDep, key: IdempotencyKey = None
+) -> Response:
+    """Maker: submit the cycle for approval."""
+
+    def work() -> tuple[int, CycleOut]:
+        submit_cycle(uow, cycle_id=cycle_id, actor=user)
+        return 200, cycle_out(uow, cycle_id)
+
+    with uow:
+        path = f"/v1/cycles/{cycle_id}/submission"
+        return run_once(
+            uow, principal=user, key=key, request_fingerprint=fingerprint("POST", path, None), work=work
+        )
+
+
+@router.post("/cycles/{cycle_id}/approval", response_model=CycleOut, tags=["cycles"])
+def post_approval(cycle_id: UUID, user: Approver, uow: UnitOfWorkDep, key: IdempotencyKey = None) -> Response:
+    """Checker: an approver who neither created nor submitted the cycle approves it."""
+
+    def work() -> tuple[int, CycleOut]:
+        approve_cycle(uow, cycle_id=cycle_id, actor=user)
+        return 200, cycle_out(uow, cycle_id)
+
+    with uow:
+        path = f"/v1/cycles/{cycle_id}/approval"
+        return run_once(
+            uow, principal=user, key=key, request_fingerprint=fingerprint("POST", path, None), work=work
+        )
+
+
+@router.post("/cycles/{cycle_id}/release", status_code=202, response_model=CycleOut, tags=["cycles"])
+def post_release(
+    cycle_id: UUID, user: Decider, uow: UnitOfWorkDep, settings: SettingsDep, key: IdempotencyKey = None
+) -> Response:
+    """Release an approved cycle to the dispatcher (202); releasing again answers 200 and sends nothing more."""
+
+    def work() -> tuple[int, CycleOut]:
+        released = release_cycle(uow, cycle_id=cycle_id, actor=user, voucher_days=settings.voucher_days)
+        return (202 if released else 200), cycle_out(uow, cycle_id)
+
+    with uow:
+        path = f"/v1/cycles/{cycle_id}/release"
+        return run_once(
+            uow, principal=user, key=key, request_fingerprint=fingerprint("POST", path, None), work=work
+        )
+
+
+@router.post("/cycles/{cycle_id}/cancellation", response_model=CycleOut, tags=["cycles"])
+def post_cancellation(
+    cycle_id: UUID, body: CancellationIn, user: Decider, uow: UnitOfWorkDep, key: IdempotencyKey = None
+) -> Response:
+    """Cancel a cycle before its release."""
+
+    def work() -> tuple[int, CycleOut]:
+        cancel_cycle(uow, cycle_id=cycle_id, reason=body.reason, actor=user)
+        return 200, cycle_out(uow, cycle_id)
+
+    with uow:
+        path = f"/v1/cycles/{cycle_id}/cancellation"
+        return run_once(
+            uow, principal=user, key=key, request_fingerprint=fingerprint("POST", path, body), work=work
+        )
+
+
+# --- payments --------------------------------------------------------------------------------------------
+
+
+@router.get("/cycles/{cycle_id}/payments", response_model=PaymentPageOut, tags=["payments"])
+def get_cycle_payments(
+    cycle_id: UUID,
+    user: Reader,
+    uow: UnitOfWorkDep,
+    state: str | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+) -> PaymentPageOut:
+    """The cycle's payments, optionally in one state (e.g. FAILED for follow-up, UNKNOWN for those in doubt)."""
+    with uow:
+        if uow.cycles.get(cycle_id) is None:
+            raise NotFound(f"no cycle {cycle_id}")
+        total, rows = uow.payments.page(
+            cycle_id, state=state.upper() if state else None, limit=limit, offset=offset
+        )
+    return PaymentPageOut(total=total, limit=limit, offset=offset, items=[PaymentOut(**row) for row in rows])
+
+
+@router.get("/payments/{payment_id}", response_model=PaymentOut, tags=["payments"])
+def get_payment(payment_id: UUID, user: Reader, uow: UnitOfWorkDep) -> PaymentOut:
+    """One payment with its state history."""
+    with uow:
+        row = uow.payments.get(payment_id)
+        if row is None:
+            raise NotFound(f"no payment {payment_id}")
+        history = uow.payments.history(payment_id)
+    return PaymentOut(**row, history=history)
+
+
+# --- provider callbacks ----------------------------------------------------------------------------------
+
+
+async def _callback(
+    request: Request, provider: str, key: str | None = None, *, batch: bool = False
+) -> Response:
+    body = await request.body()
+    inbound = InboundCallback(
+        provider=provider,
+        method=request.method,
+        path=request.url.path,
+        headers=dict(request.headers),
+        body=body,
+        received_at=datetime.now(UTC),
+        key=key,
+        batch=batch,
+    )
+    status = await run_in_threadpool(_process_callback, request, inbound)
+    return Response(status_code=status)
+
+
+def _process_callback(request: Request, inbound: InboundCallback) -> int:
+    factory = request.app.state.unit_of_work
+    secrets = request.app.state.payments_settings.secrets()
+    try:
+        with factory() as uow:
+            status = record_callback(uow, inbound, wave_secrets=secrets)
+            uow.commit()
+            return status
+    except Exception as error:
+        with factory() as uow:
+            store_raw_callback(uow, inbound, outcome="error", detail=f"{type(error).__name__}: {error}")
+            uow.commit()
+        raise
+
+
+@router.post("/callbacks/wave", status_code=200, tags=["callbacks"])
+async def post_wave_callback(request: Request) -> Response:
+    """Wave webhooks, signed (`Wave-Signature`, 300 s tolerance, several secrets during a rotation)."""
+    return await _callback(request, "wave")
+
+
+@router.api_route(
+    "/callbacks/mtn/{reference_id}", methods=["PUT", "POST"], status_code=200, tags=["callbacks"]
+)
+async def put_mtn_callback(request: Request, reference_id: str) -> Response:
+    """MTN MoMo transfer callbacks; the path holds the transfer's unguessable X-Reference-Id."""
+    return await _callback(request, "mtn", reference_id)
+
+
+@router.put("/callbacks/gsma/batches/{batch_key}", status_code=204, tags=["callbacks"])
+async def put_gsma_batch_callback(request: Request, batch_key: str) -> Response:
+    """A GSMA batch completed: its items are collected by authenticated queries."""
+    return await _callback(request, "gsma", batch_key, batch=True)
+
+
+@router.api_route("/callbacks/gsma/{key}", methods=["PUT", "POST"], status_code=204, tags=["callbacks"])
+async def put_gsma_callback(request: Request, key: str) -> Response:
+    """GSMA MMAPI callbacks (PUT to X-Callback-URL); the path holds the unguessable X-CorrelationID."""
+    return await _callback(request, "gsma", key)
+
+
+@router.api_route("/callbacks/{provider}", methods=["PUT", "POST"], tags=["callbacks"])
+async def post_callback(request: Request, provider: str) -> Response:
+    """Callbacks without a path key: matched by the reference in the body (unsigned ones never move money alone)."""
+    if provider not in {"gsma", "mtn", "wave"}:
+        raise NotFound(f"no provider {provider!r}")
+    return await _callback(request, provider)
+
+
+@router.get("/callbacks/unmatched", tags=["callbacks"])
+def get_unmatched_callbacks(
+    user: Reader,
+    uow: UnitOfWorkDep,
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+) -> list[dict[str, Any]]:
+    """Callbacks kept but not applied: unknown references and discarded ones (bad signature, unreadable)."""
+    with uow:
+        return uow.callbacks.unmatched(limit=limit, offset=offset)
+
+
+# --- vouchers and vendors --------------------------------------------------------------------------------
+
+
+@router.post("/vendors", status_code=201, response_model=VendorOut, tags=["vouchers"])
+def post_vendors(body: VendorIn, user: Operator, uow: UnitOfWorkDep, key: IdempotencyKey = None) -> Response:
+    """Register a vendor for some programmes; its users hold tokens with role `vendor:<vendor_id>`."""
+    with uow:
+        return run_once(
+            uow,
+            principal=user,
+            key=key,
+            request_fingerprint=fingerprint("POST", "/v1/vendors", body),
+            work=lambda: (
+                201,
+                VendorOut(
+                    **register_vendor(
+                        uow,
+                        vendor_id=body.vendor_id,
+                        name=body.name,
+                        programme_codes=body.programme_codes,
+                        actor=user,
+                    )
+                ),
+            ),
+        )
+
+
+@router.get("/vouchers/{code}", response_model=VoucherOut, tags=["vouchers"])
+def get_voucher(code: str, user: VoucherReader, uow: UnitOfWorkDep) -> VoucherOut:
+    with uow:
+        return VoucherOut(**find_voucher(uow, code))
+
+
+@router.post("/vouchers/{code}/redemptions", status_code=201, response_model=VoucherOut, tags=["vouchers"])
+def post_redemptions(
+    code: str, body: RedemptionIn, user: Vendor, uow: UnitOfWorkDep, key: IdempotencyKey = None
+) -> Response:
+    """A registered vendor redeems the voucher for its whole value: exactly once, before expiry."""
+    with uow:
+        return run_once(
+            uow,
+            principal=user,
+            key=key,
+            request_fingerprint=fingerprint("POST", f"/v1/vouchers/{code}/redemptions", body),
+            work=lambda: (201, VoucherOut(**redeem_voucher(uow, code=code, amount=body.amount, actor=user))),
+        )

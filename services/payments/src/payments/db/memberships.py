@@ -9,6 +9,7 @@ from sqlalchemy import Connection, text
 
 from shared.events.contracts import EnrolmentItem
 
+
 class MembershipRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -49,9 +50,7 @@ class MembershipRepository:
     def get(self, programme_code: str, household_id: UUID) -> dict[str, object] | None:
         row = (
             self.connection.execute(
-                text(
-                    'SELECT * FROM "payments".membership WHERE programme_code = :p AND household_id = :h'
-                ),
+                text('SELECT * FROM "payments".membership WHERE programme_code = :p AND household_id = :h'),
                 {"p": programme_code, "h": household_id},
             )
             .mappings()

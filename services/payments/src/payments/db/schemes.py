@@ -14,14 +14,26 @@ class SchemeRepository:
         self.connection = connection
 
     def add(
-        self, *, scheme_id: UUID, programme_code: str, first_period: str, body: dict[str, Any], created_by: str
+        self,
+        *,
+        scheme_id: UUID,
+        programme_code: str,
+        first_period: str,
+        body: dict[str, Any],
+        created_by: str,
     ) -> None:
         self.connection.execute(
             text(
                 'INSERT INTO "payments".scheme (id, programme_code, first_period, body, created_by) '
                 "VALUES (:i, :p, :f, CAST(:b AS jsonb), :c)"
             ),
-            {"i": scheme_id, "p": programme_code, "f": first_period, "b": orjson.dumps(body).decode(), "c": created_by},
+            {
+                "i": scheme_id,
+                "p": programme_code,
+                "f": first_period,
+                "b": orjson.dumps(body).decode(),
+                "c": created_by,
+            },
         )
 
     def current(self, programme_code: str) -> dict[str, Any] | None:
@@ -58,7 +70,7 @@ class SchemeRepository:
         """The programme whose newest scheme puts `reference_code` in its instruction references, if any."""
         return self.connection.execute(
             text(
-                'SELECT programme_code FROM "payments".scheme WHERE body -> \'scheme\' ->> \'programme_code\' = :r '
+                "SELECT programme_code FROM \"payments\".scheme WHERE body -> 'scheme' ->> 'programme_code' = :r "
                 "LIMIT 1"
             ),
             {"r": reference_code},

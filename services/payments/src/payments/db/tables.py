@@ -69,4 +69,3 @@ raw_callback = Table(
     Column("outcome", Text),
     Column("detail", Text),
 )
-

@@ -1,0 +1,286 @@
+"""Cycles and their entitlements: set-based computation in SQL, top-ups, and the summary by state and place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import orjson
+from sqlalchemy import Connection, text
+
+#: Accents folded the way `Area` compares places (`Ségou` = `SEGOU`).
+_FOLD_FROM = "àâäáãèéêëìíîïòóôöõùúûüçñÀÂÄÁÃÈÉÊËÌÍÎÏÒÓÔÖÕÙÚÛÜÇÑ"
+_FOLD_TO = "aaaaaeeeeiiiiooooouuuucnaaaaaeeeeiiiiooooouuuucn"
+
+
+def _folded(column: str) -> str:
+    return f"lower(translate(trim({column}), '{_FOLD_FROM}', '{_FOLD_TO}'))"
+
+
+_ENTITLEMENTS = """
+INSERT INTO "payments".entitlement (cycle_id, household_id, sequence, base_amount, modality, provider,
+    payee_msisdn, payee_name, region, cercle, commune, flags, blocked)
+SELECT :cycle_id, c.household_id, row_number() OVER (ORDER BY c.rsu_id, c.household_id), c.base, :modality,
+       c.provider, c.msisdn, c.head_name, c.region, c.cercle, c.commune,
+       c.own_flags || coalesce(c.overlap_flags, '{}'),
+       cardinality(c.own_flags) > 0 OR coalesce(c.overlap_blocked, false)
+FROM (
+    SELECT b.household_id, b.rsu_id, b.msisdn, b.head_name, b.region, b.cercle, b.commune,
+           CASE WHEN CAST(:per_member AS bigint) IS NULL THEN CAST(:base AS bigint)
+                ELSE LEAST(CAST(:base AS bigint) + CAST(:per_member AS bigint) * b.size, CAST(:cap AS bigint)) END AS base,
+           route.provider,
+           array_remove(ARRAY[
+               CASE WHEN :modality = 'mobile_money' AND b.msisdn IS NULL THEN 'no_msisdn' END,
+               CASE WHEN :modality = 'mobile_money' AND route.provider IS NULL THEN 'no_provider' END
+           ], NULL) AS own_flags,
+           overlap.flags AS overlap_flags, overlap.blocked AS overlap_blocked
+    FROM "payments".membership m
+    JOIN "payments".beneficiary b ON b.household_id = m.household_id
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN :modality = 'mobile_money'
+                    THEN CAST(:routes AS jsonb) ->> lower(coalesce(b.operator, '')) END AS provider
+    ) route
+    LEFT JOIN LATERAL (
+        SELECT array_agg('overlap:' || other.programme_code || ':' || coalesce(p.action, 'flag')
+                         ORDER BY other.programme_code)
+                   FILTER (WHERE coalesce(p.action, 'flag') <> 'allow') AS flags,
+               bool_or(coalesce(p.action, 'flag') = 'block') AS blocked
+        FROM "payments".membership other
+        LEFT JOIN "payments".cross_programme_policy p
+               ON p.programme_code = :programme AND p.other_code = other.programme_code
+        WHERE other.household_id = m.household_id AND other.status = 'active'
+          AND other.programme_code <> :programme AND other.programme_code <> :source
+    ) overlap ON true
+    WHERE m.programme_code = :source AND m.status = 'active' AND b.merged_into IS NULL
+      AND (m.ends_on IS NULL OR m.ends_on >= :period_start)
+      AND (CAST(:pmt_max AS integer) IS NULL OR b.pmt_score <= CAST(:pmt_max AS integer))
+      AND (CAST(:hea AS text[]) IS NULL OR b.hea_category = ANY(CAST(:hea AS text[])))
+      AND (m.max_cycles IS NULL OR m.max_cycles > (
+            SELECT count(*) FROM "payments".entitlement e
+            JOIN "payments".cycle earlier ON earlier.id = e.cycle_id
+            WHERE e.household_id = m.household_id AND earlier.programme_code = :programme
+              AND earlier.state IN ('released', 'closed') AND NOT e.blocked))
+) c
+"""
+
+_SUMMARY = """
+SELECT GROUPING(s.state) AS g_state, GROUPING(s.provider) AS g_provider, GROUPING(s.region) AS g_region,
+       GROUPING(s.commune) AS g_commune, GROUPING(s.modality) AS g_modality,
+       s.state, s.provider, s.region, s.commune, s.modality, count(*) AS count, sum(s.amount) AS amount
+FROM (
+    SELECT coalesce(p.state, CASE WHEN e.blocked THEN 'BLOCKED' ELSE 'ENTITLED' END) AS state,
+           coalesce(e.provider, e.modality) AS provider, e.region, e.commune, e.modality,
+           e.base_amount + e.top_up_amount AS amount
+    FROM "payments".entitlement e
+    LEFT JOIN LATERAL (
+        SELECT state FROM "payments".payment p WHERE p.entitlement_id = e.id ORDER BY attempt_no DESC LIMIT 1
+    ) p ON true
+    WHERE e.cycle_id = :cycle_id
+) s
+GROUP BY GROUPING SETS ((s.state), (s.provider), (s.region), (s.commune), (s.modality), ())
+"""
+
+
+class CycleRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, row: dict[str, Any]) -> None:
+        values = dict(row, refocus=orjson.dumps(row["refocus"]).decode() if row["refocus"] else None)
+        self.connection.execute(
+            text(
+                'INSERT INTO "payments".cycle (id, programme_code, period, cycle_no, funding_line, piggyback_of, '
+                "refocus, scheme_id, state, created_by) VALUES (:id, :programme_code, :period, :cycle_no, "
+                ":funding_line, :piggyback_of, CAST(:refocus AS jsonb), :scheme_id, 'draft', :created_by)"
+            ),
+            values,
+        )
+
+    def get(self, cycle_id: UUID, *, lock: bool = False) -> dict[str, Any] | None:
+        sql = 'SELECT * FROM "payments".cycle WHERE id = :i' + (" FOR UPDATE" if lock else "")
+        row = self.connection.execute(text(sql), {"i": cycle_id}).mappings().first()
+        return dict(row) if row else None
+
+    def live_cycle_for(self, programme_code: str, period: str) -> dict[str, Any] | None:
+        row = (
+            self.connection.execute(
+                text(
+                    'SELECT id, state FROM "payments".cycle WHERE programme_code = :p AND period = :d '
+                    "AND state <> 'cancelled'"
+                ),
+                {"p": programme_code, "d": period},
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def update(self, cycle_id: UUID, **values: Any) -> None:
+        assignments = ", ".join(f"{name} = :{name}" for name in values)
+        self.connection.execute(
+            text(f'UPDATE "payments".cycle SET {assignments} WHERE id = :cycle_id'),
+            {"cycle_id": cycle_id, **values},
+        )
+
+    def compute_entitlements(
+        self,
+        *,
+        cycle_id: UUID,
+        programme_code: str,
+        source_code: str,
+        period_start: date,
+        modality: str,
+        base: int,
+        per_member: int | None,
+        cap: int | None,
+        routes: dict[str, str],
+        pmt_max: int | None,
+        hea_categories: Sequence[str] | None,
+    ) -> int:
+        """One INSERT … SELECT over memberships and beneficiaries, with the cross-programme policy applied."""
+        return self.connection.execute(
+            text(_ENTITLEMENTS),
+            {
+                "cycle_id": cycle_id,
+                "programme": programme_code,
+                "source": source_code,
+                "period_start": period_start,
+                "modality": modality,
+                "base": base,
+                "per_member": per_member,
+                "cap": cap,
+                "routes": orjson.dumps({key.casefold(): value for key, value in routes.items()}).decode(),
+                "pmt_max": pmt_max,
+                "hea": list(hea_categories) if hea_categories is not None else None,
+            },
+        ).rowcount
+
+    def add_top_up(
+        self,
+        *,
+        top_up_id: UUID,
+        cycle_id: UUID,
+        area: dict[str, list[str]],
+        fixed_amount: int | None,
+        multiplier_percent: int | None,
+        created_by: str,
+    ) -> tuple[int, int]:
+        """Raise the top-up of every payable entitlement in the area; each top-up applies to the base alone."""
+        extra = (
+            "CAST(:fixed AS bigint)"
+            if fixed_amount is not None
+            else "e.base_amount * CAST(:percent AS bigint) / 100 - e.base_amount"
+        )
+        where = " OR ".join(
+            f"{_folded('e.' + column)} = ANY(CAST(:{column} AS text[]))"
+            for column in ("region", "cercle", "commune")
+        )
+        folded = {
+            column: [name.strip().casefold() for name in area.get(plural, [])]
+            for column, plural in (("region", "regions"), ("cercle", "cercles"), ("commune", "communes"))
+        }
+        row = self.connection.execute(
+            text(
+                f'WITH raised AS (UPDATE "payments".entitlement e SET top_up_amount = top_up_amount + {extra} '
+                f"WHERE e.cycle_id = :cycle_id AND NOT e.blocked AND ({where}) RETURNING {extra} AS extra) "
+                "SELECT count(*), coalesce(sum(extra), 0) FROM raised"
+            ),
+            {
+                "cycle_id": cycle_id,
+                "fixed": fixed_amount,
+                "percent": multiplier_percent,
+                **_fold_names(folded),
+            },
+        ).one()
+        households, amount = int(row[0]), int(row[1])
+        self.connection.execute(
+            text(
+                'INSERT INTO "payments".top_up (id, cycle_id, area, fixed_amount, multiplier_percent, households, '
+                "amount, created_by) VALUES (:i, :c, CAST(:a AS jsonb), :f, :m, :h, :x, :u)"
+            ),
+            {
+                "i": top_up_id,
+                "c": cycle_id,
+                "a": orjson.dumps(area).decode(),
+                "f": fixed_amount,
+                "m": multiplier_percent,
+                "h": households,
+                "x": amount,
+                "u": created_by,
+            },
+        )
+        return households, amount
+
+    def top_ups(self, cycle_id: UUID) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            text('SELECT * FROM "payments".top_up WHERE cycle_id = :c ORDER BY created_at, id'),
+            {"c": cycle_id},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def totals(self, cycle_id: UUID) -> tuple[int, int, int]:
+        """(payable count, payable amount, blocked count)."""
+        row = self.connection.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE NOT blocked), "
+                "coalesce(sum(base_amount + top_up_amount) FILTER (WHERE NOT blocked), 0), "
+                'count(*) FILTER (WHERE blocked) FROM "payments".entitlement WHERE cycle_id = :c'
+            ),
+            {"c": cycle_id},
+        ).one()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def summary(self, cycle_id: UUID) -> dict[str, Any]:
+        """Counts and sums by state, provider, region, commune and modality, plus flag counts."""
+        result: dict[str, Any] = {
+            "total": {"count": 0, "amount": 0},
+            **{f"by_{axis}": {} for axis in ("state", "provider", "region", "commune", "modality")},
+        }
+        for row in self.connection.execute(text(_SUMMARY), {"cycle_id": cycle_id}).mappings():
+            figures = {"count": int(row["count"]), "amount": int(row["amount"] or 0)}
+            grouped = [
+                axis
+                for axis in ("state", "provider", "region", "commune", "modality")
+                if row[f"g_{axis}"] == 0
+            ]
+            if not grouped:
+                result["total"] = figures
+            else:
+                result[f"by_{grouped[0]}"][row[grouped[0]]] = figures
+        flags = self.connection.execute(
+            text(
+                'SELECT flag, count(*) FROM "payments".entitlement, unnest(flags) AS flag '
+                "WHERE cycle_id = :c GROUP BY flag ORDER BY flag"
+            ),
+            {"c": cycle_id},
+        ).all()
+        result["flags"] = {str(flag): int(count) for flag, count in flags}
+        return result
+
+    def entitlements(self, cycle_id: UUID, *, limit: int, offset: int) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            text(
+                'SELECT * FROM "payments".entitlement WHERE cycle_id = :c ORDER BY sequence LIMIT :l OFFSET :o'
+            ),
+            {"c": cycle_id, "l": limit, "o": offset},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def released_unfinished(self) -> list[UUID]:
+        """Released cycles whose every payment is terminal (in doubt is not terminal)."""
+        return list(
+            self.connection.execute(
+                text(
+                    "SELECT c.id FROM \"payments\".cycle c WHERE c.state = 'released' AND NOT EXISTS ("
+                    'SELECT 1 FROM "payments".payment p WHERE p.cycle_id = c.id AND p.state NOT IN '
+                    "('SUCCEEDED', 'FAILED', 'REJECTED', 'CANCELLED', 'REVERSED')) FOR UPDATE SKIP LOCKED"
+                )
+            ).scalars()
+        )
+
+
+def _fold_names(folded: dict[str, list[str]]) -> dict[str, list[str]]:
+    table = str.maketrans(_FOLD_FROM, _FOLD_TO)
+    return {column: [name.translate(table).lower() for name in names] for column, names in folded.items()}

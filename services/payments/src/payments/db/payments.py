@@ -1,0 +1,292 @@
+"""Payments (one attempt each, one per entitlement plus re-issues), their state history, claims and bulk updates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, text
+
+from payments.db.tables import payment_history
+from shared.bulk import insert_rows
+
+FINAL_STATES = ("SUCCEEDED", "FAILED", "REJECTED", "CANCELLED", "REVERSED")
+
+_CREATE = """
+WITH created AS (
+    INSERT INTO "payments".payment (cycle_id, entitlement_id, household_id, instruction_id, attempt_no, reference,
+        provider_request_key, modality, provider, payee_msisdn, amount, base_amount, top_up_amount, state)
+    SELECT e.cycle_id, e.id, e.household_id, :prefix || lpad(e.sequence::text, 6, '0'), 1,
+           :prefix || lpad(e.sequence::text, 6, '0'), gen_random_uuid(), e.modality, e.provider, e.payee_msisdn,
+           e.base_amount + e.top_up_amount, e.base_amount, e.top_up_amount, :state
+    FROM "payments".entitlement e
+    WHERE e.cycle_id = :cycle_id AND NOT e.blocked
+    ON CONFLICT (entitlement_id) WHERE reissue_of IS NULL DO NOTHING
+    RETURNING id
+), history AS (
+    INSERT INTO "payments".payment_history (payment_id, from_state, to_state, outcome, reason, source)
+    SELECT id, NULL, :state, 'transitioned', :reason, 'release' FROM created
+)
+SELECT count(*) FROM created
+"""
+
+#: What the dispatcher needs to send or query one payment, and what an `InstructedPayment` says.
+_WORK_COLUMNS = """
+p.id, p.cycle_id, p.household_id, p.instruction_id, p.attempt_no, p.reference, p.provider_request_key,
+p.batch_key, p.batch_ref, p.modality, p.provider, p.payee_msisdn, p.amount, p.base_amount, p.top_up_amount,
+p.state, p.provider_tx_ref, p.request_state_ref, p.failure_code, p.needs_query, p.reissue_of, p.queries,
+e.payee_name, e.region, e.cercle, e.commune
+"""
+
+
+class PaymentRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def create_for_cycle(self, cycle_id: UUID, *, reference_prefix: str, state: str, reason: str) -> int:
+        """One payment per payable entitlement, in one statement; a second call creates nothing."""
+        return int(
+            self.connection.execute(
+                text(_CREATE),
+                {"cycle_id": cycle_id, "prefix": reference_prefix, "state": state, "reason": reason},
+            ).scalar_one()
+        )
+
+    def household_ids(self, cycle_id: UUID) -> list[UUID]:
+        return list(
+            self.connection.execute(
+                text(
+                    'SELECT household_id FROM "payments".payment WHERE cycle_id = :c AND reissue_of IS NULL'
+                ),
+                {"c": cycle_id},
+            ).scalars()
+        )
+
+    def claim_to_send(self, provider: str, *, limit: int, batch_key: UUID | None) -> list[dict[str, Any]]:
+        """Approved payments of released cycles, moved to SUBMITTING (their key is fixed before any call)."""
+        rows = self.connection.execute(
+            text(
+                f"""
+                WITH chosen AS (
+                    SELECT p.id FROM "payments".payment p JOIN "payments".cycle c ON c.id = p.cycle_id
+                    WHERE p.provider = :provider AND p.state = 'APPROVED' AND c.state = 'released'
+                    ORDER BY p.id LIMIT :limit FOR UPDATE OF p SKIP LOCKED
+                ), claimed AS (
+                    UPDATE "payments".payment p SET state = 'SUBMITTING', claimed_at = now(), updated_at = now(),
+                        sends = sends + 1, batch_key = CAST(:batch_key AS uuid)
+                    FROM chosen WHERE p.id = chosen.id RETURNING p.*
+                ), history AS (
+                    INSERT INTO "payments".payment_history (payment_id, from_state, to_state, outcome, reason, source)
+                    SELECT id, 'APPROVED', 'SUBMITTING', 'transitioned', 'claimed for sending', 'dispatcher'
+                    FROM claimed
+                )
+                SELECT {_WORK_COLUMNS.replace("p.", "claimed.")}
+                FROM claimed JOIN "payments".entitlement e ON e.id = claimed.entitlement_id
+                ORDER BY claimed.id
+                """
+            ),
+            {"provider": provider, "limit": limit, "batch_key": batch_key},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def claim_to_query(self, provider: str, *, limit: int, backoff_seconds: float) -> list[dict[str, Any]]:
+        """Payments in doubt or awaiting confirmation, not looked at for a while (backing off per query)."""
+        rows = self.connection.execute(
+            text(
+                f"""
+                WITH chosen AS (
+                    SELECT p.id FROM "payments".payment p
+                    WHERE p.provider = :provider AND p.needs_query
+                      AND (p.claimed_at IS NULL OR p.claimed_at < now() - make_interval(
+                           secs => LEAST(:backoff * power(2, LEAST(p.queries, 6)), 300)))
+                    ORDER BY p.id LIMIT :limit FOR UPDATE OF p SKIP LOCKED
+                ), claimed AS (
+                    UPDATE "payments".payment p SET claimed_at = now(), queries = queries + 1
+                    FROM chosen WHERE p.id = chosen.id RETURNING p.*
+                )
+                SELECT {_WORK_COLUMNS.replace("p.", "claimed.")}
+                FROM claimed JOIN "payments".entitlement e ON e.id = claimed.entitlement_id
+                ORDER BY claimed.id
+                """
+            ),
+            {"provider": provider, "limit": limit, "backoff": backoff_seconds},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def put_stale_in_doubt(self, *, older_than_seconds: float) -> list[dict[str, Any]]:
+        """SUBMITTING for too long (a dispatcher died mid-send): in doubt, to be settled by a status query."""
+        rows = self.connection.execute(
+            text(
+                """
+                WITH stale AS (
+                    UPDATE "payments".payment p SET state = 'UNKNOWN', needs_query = true, failure_code = 'TIMEOUT',
+                        updated_at = now(), claimed_at = NULL
+                    WHERE p.id IN (SELECT id FROM "payments".payment WHERE state = 'SUBMITTING'
+                                   AND claimed_at < now() - make_interval(secs => :age) FOR UPDATE SKIP LOCKED)
+                    RETURNING p.*
+                ), history AS (
+                    INSERT INTO "payments".payment_history (payment_id, from_state, to_state, outcome, reason, source)
+                    SELECT id, 'SUBMITTING', 'UNKNOWN', 'transitioned', 'no recorded answer to the send', 'dispatcher'
+                    FROM stale
+                )
+                SELECT id, cycle_id, reference, provider, state FROM stale
+                """
+            ),
+            {"age": older_than_seconds},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def flag_quiet(self, *, older_than_seconds: float) -> int:
+        """Submitted or pending payments with no news for a while get a status query (missed callbacks)."""
+        return self.connection.execute(
+            text(
+                "UPDATE \"payments\".payment SET needs_query = true WHERE state IN ('SUBMITTED', 'PENDING') "
+                "AND NOT needs_query AND updated_at < now() - make_interval(secs => :age)"
+            ),
+            {"age": older_than_seconds},
+        ).rowcount
+
+    def lock(self, payment_ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:
+        rows = self.connection.execute(
+            text(
+                'SELECT * FROM "payments".payment WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE'
+            ),
+            {"ids": list(payment_ids)},
+        ).mappings()
+        return {row["id"]: dict(row) for row in rows}
+
+    def write(self, changes: Sequence[Mapping[str, Any]]) -> None:
+        """Bulk update of state and what the providers told us, one statement over arrays."""
+        if not changes:
+            return
+        columns = (
+            "state",
+            "provider_tx_ref",
+            "request_state_ref",
+            "batch_ref",
+            "failure_code",
+            "fee",
+            "needs_query",
+        )
+        types = ("text", "text", "text", "text", "text", "bigint", "boolean")
+        self.connection.execute(
+            text(
+                'UPDATE "payments".payment p SET '
+                + ", ".join(f"{column} = u.{column}" for column in columns)
+                + ", updated_at = now(), claimed_at = CASE WHEN u.state = 'SUBMITTING' THEN now() ELSE p.claimed_at END"
+                + " FROM unnest(CAST(:id AS uuid[]), "
+                + ", ".join(
+                    f"CAST(:{column} AS {kind}[])" for column, kind in zip(columns, types, strict=True)
+                )
+                + ") AS u(id, "
+                + ", ".join(columns)
+                + ") WHERE p.id = u.id"
+            ),
+            {"id": [change["id"] for change in changes]}
+            | {column: [change[column] for change in changes] for column in columns},
+        )
+
+    def add_history(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        insert_rows(self.connection, payment_history, rows)
+
+    def mark_batch_for_query(self, batch_key: UUID) -> int:
+        return self.connection.execute(
+            text(
+                'UPDATE "payments".payment SET needs_query = true, claimed_at = NULL '
+                f"WHERE batch_key = :k AND state NOT IN {FINAL_STATES}"
+            ),
+            {"k": batch_key},
+        ).rowcount
+
+    def by_key(self, provider_request_key: UUID) -> dict[str, Any] | None:
+        row = (
+            self.connection.execute(
+                text('SELECT * FROM "payments".payment WHERE provider_request_key = :k'),
+                {"k": provider_request_key},
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def by_reference(self, reference: str) -> dict[str, Any] | None:
+        row = (
+            self.connection.execute(
+                text('SELECT * FROM "payments".payment WHERE reference = :r'), {"r": reference}
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def by_references(self, references: Iterable[str]) -> dict[str, UUID]:
+        rows = self.connection.execute(
+            text('SELECT reference, id FROM "payments".payment WHERE reference = ANY(CAST(:r AS text[]))'),
+            {"r": list(references)},
+        ).all()
+        return {str(reference): payment_id for reference, payment_id in rows}
+
+    def get(self, payment_id: UUID) -> dict[str, Any] | None:
+        row = (
+            self.connection.execute(text('SELECT * FROM "payments".payment WHERE id = :i'), {"i": payment_id})
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def history(self, payment_id: UUID) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            text(
+                'SELECT from_state, to_state, outcome, reason, source, at FROM "payments".payment_history '
+                "WHERE payment_id = :i ORDER BY id"
+            ),
+            {"i": payment_id},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def page(
+        self, cycle_id: UUID, *, state: str | None, limit: int, offset: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        where = "cycle_id = :c" + (" AND state = :s" if state else "")
+        params: dict[str, Any] = {"c": cycle_id, "s": state, "l": limit, "o": offset}
+        total = int(
+            self.connection.execute(
+                text(f'SELECT count(*) FROM "payments".payment WHERE {where}'), params
+            ).scalar_one()
+        )
+        rows = self.connection.execute(
+            text(f'SELECT * FROM "payments".payment WHERE {where} ORDER BY reference LIMIT :l OFFSET :o'),
+            params,
+        ).mappings()
+        return total, [dict(row) for row in rows]
+
+    def approved_vouchers(self, cycle_id: UUID) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            text(
+                "SELECT * FROM \"payments\".payment WHERE cycle_id = :c AND modality = 'voucher' "
+                "AND state = 'APPROVED' ORDER BY reference"
+            ),
+            {"c": cycle_id},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def gsma_batches_to_collect(self, *, limit: int) -> list[tuple[str, UUID | None]]:
+        """Batch ids (and keys) whose items await an outcome and were flagged for a query."""
+        rows = self.connection.execute(
+            text(
+                'SELECT DISTINCT batch_ref, batch_key FROM "payments".payment WHERE needs_query '
+                "AND batch_ref IS NOT NULL LIMIT :l"
+            ),
+            {"l": limit},
+        ).all()
+        return [(str(batch_ref), batch_key) for batch_ref, batch_key in rows]
+
+    def cycle_figures(self, cycle_id: UUID) -> tuple[dict[str, int], dict[str, int]]:
+        rows = self.connection.execute(
+            text(
+                'SELECT state, count(*), sum(amount) FROM "payments".payment WHERE cycle_id = :c GROUP BY state'
+            ),
+            {"c": cycle_id},
+        ).all()
+        return {str(s): int(n) for s, n, _ in rows}, {str(s): int(a) for s, _, a in rows}

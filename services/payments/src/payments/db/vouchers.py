@@ -1,0 +1,85 @@
+"""Vouchers, their redemptions (exactly once, by a conditional UPDATE), and the vendors who redeem them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, text
+
+
+class VoucherRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        self.connection.execute(
+            text(
+                'INSERT INTO "payments".voucher (id, code, payment_id, cycle_id, household_id, programme_code, '
+                "amount, state, expires_at) VALUES (:id, :code, :payment_id, :cycle_id, :household_id, "
+                ":programme_code, :amount, 'ISSUED', :expires_at)"
+            ),
+            list(rows),
+        )
+
+    def get(self, code: str) -> dict[str, Any] | None:
+        row = (
+            self.connection.execute(
+                text(
+                    'SELECT v.*, r.vendor_id AS redeemed_by, r.redeemed_at FROM "payments".voucher v '
+                    'LEFT JOIN "payments".voucher_redemption r ON r.voucher_id = v.id WHERE v.code = :c'
+                ),
+                {"c": code},
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def take(self, code: str) -> dict[str, Any] | None:
+        """ISSUED → REDEEMED if not expired, in one conditional UPDATE: of two concurrent takers, one wins."""
+        row = (
+            self.connection.execute(
+                text(
+                    "UPDATE \"payments\".voucher SET state = 'REDEEMED' WHERE code = :c AND state = 'ISSUED' "
+                    "AND expires_at > now() RETURNING *"
+                ),
+                {"c": code},
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    def record_redemption(self, voucher_id: UUID, vendor_id: str, amount: int) -> None:
+        self.connection.execute(
+            text(
+                'INSERT INTO "payments".voucher_redemption (voucher_id, vendor_id, amount) VALUES (:v, :d, :a)'
+            ),
+            {"v": voucher_id, "d": vendor_id, "a": amount},
+        )
+
+    def add_vendor(
+        self, *, vendor_id: str, name: str, programme_codes: Sequence[str], created_by: str
+    ) -> None:
+        self.connection.execute(
+            text(
+                'INSERT INTO "payments".vendor (vendor_id, name, programme_codes, created_by) '
+                "VALUES (:i, :n, :p, :c) ON CONFLICT (vendor_id) DO UPDATE SET name = EXCLUDED.name, "
+                "programme_codes = EXCLUDED.programme_codes, active = true"
+            ),
+            {"i": vendor_id, "n": name, "p": list(programme_codes), "c": created_by},
+        )
+
+    def vendor(self, vendor_id: str) -> dict[str, Any] | None:
+        row = (
+            self.connection.execute(
+                text('SELECT * FROM "payments".vendor WHERE vendor_id = :i'), {"i": vendor_id}
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None

@@ -1,0 +1,339 @@
+"""The dispatcher (`python -m payments.dispatcher`): sends released payments to providers and settles those in doubt.
+
+One worker thread per provider repeats: claim a chunk (`FOR UPDATE SKIP LOCKED`, moved to SUBMITTING and
+`payments.instructed` published, committed), call the provider with no transaction open (a GSMA batch, or
+one request per payment with bounded concurrency and a rate limit), then record the answers in one
+transaction. Payments in doubt or awaiting confirmation are settled by authenticated status queries; one
+still unknown to the provider is sent again with the same key, never a new one. The main thread puts
+payments left SUBMITTING by a dead dispatcher in doubt, asks about quiet ones, and closes finished cycles.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+
+from payments.db.unit_of_work import PaymentsUnitOfWork
+from payments.domain.payments import PaymentState
+from payments.gateways import Gateway, build_gateways
+from payments.providers.events import Instruction, ProviderEvent, SendResult
+from payments.service import unit_of_work_factory
+from payments.settings import PaymentsSettings
+from payments.use_cases.record_payment_news import SUBMIT, News, record_payment_news
+from shared.db import build_engine
+from shared.events.contracts import (
+    CycleClosed,
+    InstructedPayment,
+    PaymentOutcome,
+    PaymentsInDoubt,
+    PaymentsInstructed,
+)
+from shared.logs import configure_logging
+from shared.service import stop_on_signals
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EVENT_BATCH = 1000
+
+
+class Dispatcher:
+    """Everything the dispatcher does, one step at a time (`step`), or in threads until stopped (`run`)."""
+
+    def __init__(
+        self,
+        unit_of_work: Callable[[], PaymentsUnitOfWork],
+        gateways: dict[str, Gateway],
+        settings: PaymentsSettings,
+    ) -> None:
+        self.unit_of_work = unit_of_work
+        self.gateways = gateways
+        self.settings = settings
+        self.callback_base = settings.callback_url.rstrip("/")
+
+    # --- the loop ----------------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        workers = [
+            threading.Thread(
+                target=self._provider_loop, args=(gateway, stop), name=f"dispatch-{name}", daemon=True
+            )
+            for name, gateway in self.gateways.items()
+        ]
+        for worker in workers:
+            worker.start()
+        while not stop.is_set():
+            try:
+                self.housekeeping()
+            except Exception:
+                log.exception("housekeeping failed; retrying")
+            stop.wait(1.0)
+        for worker in workers:
+            worker.join(timeout=60)
+
+    def _provider_loop(self, gateway: Gateway, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.provider_step(gateway)
+            except Exception:
+                log.exception("dispatching failed; retrying", extra={"provider": gateway.name})
+                busy = 0
+            if not busy:
+                stop.wait(0.2)
+
+    def step(self) -> int:
+        """One pass over every provider and the housekeeping; the work done (0 when idle)."""
+        done = self.housekeeping()
+        for gateway in self.gateways.values():
+            done += self.provider_step(gateway)
+        return done
+
+    def provider_step(self, gateway: Gateway) -> int:
+        return self.send_chunk(gateway) + self.query_chunk(gateway)
+
+    # --- housekeeping ------------------------------------------------------------------------------------
+
+    def housekeeping(self) -> int:
+        with self.unit_of_work() as uow:
+            stale = uow.payments.put_stale_in_doubt(older_than_seconds=self.settings.stale_after_seconds)
+            by_cycle: dict[UUID, list[PaymentOutcome]] = defaultdict(list)
+            for row in stale:
+                by_cycle[row["cycle_id"]].append(
+                    PaymentOutcome(
+                        payment_id=row["id"],
+                        instruction_id=row["reference"],
+                        state=PaymentState.UNKNOWN.value,
+                        provider=row["provider"],
+                        failure_code="TIMEOUT",
+                        at=_now(),
+                    )
+                )
+            for cycle_id, items in by_cycle.items():
+                for start in range(0, len(items), EVENT_BATCH):
+                    uow.publish(
+                        PaymentsInDoubt(cycle_id=cycle_id, items=items[start : start + EVENT_BATCH]),
+                        subject=str(cycle_id),
+                    )
+            quiet = uow.payments.flag_quiet(older_than_seconds=self.settings.stale_after_seconds)
+            closed = self._close_finished_cycles(uow)
+            uow.commit()
+        return len(stale) + quiet + closed
+
+    def _close_finished_cycles(self, uow: PaymentsUnitOfWork) -> int:
+        finished = uow.cycles.released_unfinished()
+        for cycle_id in finished:
+            counts, amounts = uow.payments.cycle_figures(cycle_id)
+            uow.cycles.update(cycle_id, state="closed", closed_at=_now())
+            uow.publish(CycleClosed(cycle_id=cycle_id, counts=counts, amounts=amounts), subject=str(cycle_id))
+        return len(finished)
+
+    # --- sending -----------------------------------------------------------------------------------------
+
+    def send_chunk(self, gateway: Gateway) -> int:
+        limit = self.settings.batch_size if gateway.batch else self.settings.chunk_size
+        batch_key = uuid4() if gateway.batch else None
+        with self.unit_of_work() as uow:
+            rows = uow.payments.claim_to_send(gateway.name, limit=limit, batch_key=batch_key)
+            self._publish_instructed(uow, rows)
+            uow.commit()
+        if rows:
+            self._send(gateway, rows, batch_key)
+        return len(rows)
+
+    def _send(self, gateway: Gateway, rows: Sequence[dict[str, Any]], batch_key: UUID | None) -> None:
+        """Call the provider (no transaction open) and record the answers in one transaction."""
+        news: dict[UUID, list[News]] = {}
+        if gateway.batch and batch_key is not None:
+            callback = f"{self.callback_base}/v1/callbacks/{gateway.name}/batches/{batch_key}"
+            result = gateway.send_batch(
+                [self._instruction(gateway, row) for row in rows], batch_key=batch_key, callback_url=callback
+            )
+            batch_ref = result.provider_tx_ref if result.status is PaymentState.SUBMITTED else None
+            answer = SendResult(
+                result.status, result.http_status, result.failure_code, result.raw_code, result.raw_message
+            )
+            news = {row["id"]: [News("send", send=answer, batch_ref=batch_ref)] for row in rows}
+        else:
+            with ThreadPoolExecutor(max_workers=gateway.concurrency) as pool:
+                answers = list(pool.map(lambda row: gateway.send(self._instruction(gateway, row)), rows))
+            news = {row["id"]: [News("send", send=answer)] for row, answer in zip(rows, answers, strict=True)}
+        with self.unit_of_work() as uow:
+            record_payment_news(uow, news, source=f"dispatcher:{gateway.name}")
+            uow.commit()
+
+    # --- settling ----------------------------------------------------------------------------------------
+
+    def query_chunk(self, gateway: Gateway) -> int:
+        with self.unit_of_work() as uow:
+            rows = uow.payments.claim_to_query(
+                gateway.name, limit=self.settings.chunk_size, backoff_seconds=1.0
+            )
+            uow.commit()
+        if not rows:
+            return 0
+        batched = [row for row in rows if row["batch_key"] is not None]
+        single = [row for row in rows if row["batch_key"] is None]
+        news: dict[UUID, list[News]] = {}
+        resend: list[dict[str, Any]] = []
+        if single:
+            with ThreadPoolExecutor(max_workers=gateway.concurrency) as pool:
+                events = list(pool.map(lambda row: gateway.query(self._instruction(gateway, row)), single))
+            for row, event in zip(single, events, strict=True):
+                if event is not None and event.status is not PaymentState.UNKNOWN:
+                    news[row["id"]] = [News("evidence", evidence=event)]
+                elif row["state"] == PaymentState.UNKNOWN.value:
+                    resend.append(row)
+        by_batch: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
+        for row in batched:
+            by_batch[row["batch_key"]].append(row)
+        resend_batches: list[tuple[UUID, list[dict[str, Any]]]] = []
+        for batch_key, members in by_batch.items():
+            outcome = self._settle_batch(gateway, batch_key, members, news)
+            if outcome == "resend":
+                resend_batches.append((batch_key, members))
+        if news:
+            with self.unit_of_work() as uow:
+                record_payment_news(uow, news, source=f"query:{gateway.name}")
+                uow.commit()
+        if resend:
+            self._resend(gateway, resend, None)
+        for batch_key, members in resend_batches:
+            self._resend(gateway, members, batch_key)
+        return len(rows)
+
+    def _settle_batch(
+        self, gateway: Gateway, batch_key: UUID, members: list[dict[str, Any]], news: dict[UUID, list[News]]
+    ) -> str:
+        batch_ref = next((row["batch_ref"] for row in members if row["batch_ref"]), None)
+        if batch_ref is None:
+            lookup = gateway.batch_of(batch_key)
+            if lookup.received is False and all(
+                row["state"] == PaymentState.UNKNOWN.value for row in members
+            ):
+                return "resend"
+            if lookup.batch_id is None:
+                return "unknown"
+            batch_ref = lookup.batch_id
+            for row in members:
+                news.setdefault(row["id"], []).append(News("found", batch_ref=batch_ref))
+        results = gateway.batch_results(batch_ref)
+        if results is None:
+            return "unknown"
+        by_reference: dict[str, ProviderEvent] = {
+            event.instruction_id: event for event in results if event.instruction_id is not None
+        }
+        for row in members:
+            event = by_reference.get(row["reference"])
+            if event is not None:
+                news.setdefault(row["id"], []).append(News("evidence", evidence=event, batch_ref=batch_ref))
+            elif row["state"] == PaymentState.UNKNOWN.value:
+                # The provider has the batch: the payment was received and is still being processed.
+                news.setdefault(row["id"], []).append(
+                    News("send", send=SendResult(PaymentState.SUBMITTED), batch_ref=batch_ref)
+                )
+        return "settled"
+
+    def _resend(self, gateway: Gateway, rows: list[dict[str, Any]], batch_key: UUID | None) -> None:
+        """In doubt and unknown to the provider: send again with the same key (UNKNOWN → SUBMITTING first)."""
+        with self.unit_of_work() as uow:
+            applied = record_payment_news(
+                uow, {row["id"]: [SUBMIT] for row in rows}, source=f"dispatcher:{gateway.name}"
+            )
+            uow.commit()
+        ready = [
+            row
+            for row in rows
+            if applied.get(row["id"]) and applied[row["id"]].state is PaymentState.SUBMITTING
+        ]
+        if ready:
+            self._send(gateway, ready, batch_key)
+
+    # --- shapes ------------------------------------------------------------------------------------------
+
+    def _instruction(self, gateway: Gateway, row: dict[str, Any]) -> Instruction:
+        key = row["provider_request_key"]
+        callback = None
+        if gateway.name in {"gsma", "mtn"} and not gateway.batch:
+            callback = f"{self.callback_base}/v1/callbacks/{gateway.name}/{key}"
+        return Instruction(
+            reference=row["reference"],
+            provider_request_key=key,
+            amount=int(row["amount"]),
+            payee_msisdn=row["payee_msisdn"] or "",
+            payee_name=row.get("payee_name"),
+            description=f"Transfert {row['reference']}",
+            callback_url=callback,
+            provider_tx_ref=row["provider_tx_ref"],
+            request_state_ref=row["request_state_ref"],
+        )
+
+    def _publish_instructed(self, uow: PaymentsUnitOfWork, rows: Sequence[dict[str, Any]]) -> None:
+        by_cycle: dict[UUID, list[InstructedPayment]] = defaultdict(list)
+        for row in rows:
+            by_cycle[row["cycle_id"]].append(
+                InstructedPayment(
+                    payment_id=row["id"],
+                    instruction_id=row["reference"],
+                    attempt_no=row["attempt_no"],
+                    provider_request_key=str(row["provider_request_key"]),
+                    household_id=row["household_id"],
+                    payee_msisdn=row["payee_msisdn"],
+                    amount=int(row["amount"]),
+                    base_amount=int(row["base_amount"]),
+                    top_up_amount=int(row["top_up_amount"]),
+                    provider=row["provider"],
+                    modality=row["modality"],
+                    region=row["region"],
+                    cercle=row["cercle"],
+                    commune=row["commune"],
+                    reissue_of=row["reissue_of"],
+                )
+            )
+        for cycle_id, items in by_cycle.items():
+            cycle = uow.cycles.get(cycle_id)
+            assert cycle is not None
+            for start in range(0, len(items), EVENT_BATCH):
+                uow.publish(
+                    PaymentsInstructed(
+                        cycle_id=cycle_id,
+                        programme_code=cycle["programme_code"],
+                        period=cycle["period"],
+                        items=items[start : start + EVENT_BATCH],
+                    ),
+                    subject=str(cycle_id),
+                )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def main() -> None:
+    settings = Settings()
+    payments = PaymentsSettings()
+    configure_logging("payments-dispatcher", settings.log_level)
+    engine = build_engine(
+        settings.require_database_url(), pool_size=4, application_name="payments-dispatcher"
+    )
+    limits = httpx.Limits(
+        max_connections=payments.concurrency * 4, max_keepalive_connections=payments.concurrency * 4
+    )
+    with httpx.Client(limits=limits, trust_env=False) as http:
+        dispatcher = Dispatcher(
+            unit_of_work_factory(engine, settings), build_gateways(settings, payments, http), payments
+        )
+        log.info("dispatcher started", extra={"providers": sorted(dispatcher.gateways)})
+        dispatcher.run(stop_on_signals())
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Settings of the payments processes: where providers and our own callback endpoints are (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PaymentsSettings(BaseSettings):
+    """Provider URLs and credentials, callback base, and the dispatcher's pace. Built once per process.
+
+    * `FILET_PAYMENTS_CALLBACK_URL` (else `FILET_PAYMENTS_URL`, set by the launcher): the base providers call
+      back to, e.g. `https://pay.example.org`; callbacks go to `<base>/v1/callbacks/<provider>/…`.
+    * `FILET_PAYMENTS_<PROVIDER>_URL`: a provider's base URL; unset means the simulator's dialect
+      (`FILET_SIMULATOR_URL` + `/gsma`, `/mtn`, `/wave`).
+    * Credentials: `FILET_PAYMENTS_GSMA_API_KEY`, `…_MTN_API_USER`, `…_MTN_API_KEY`, `…_MTN_SUBSCRIPTION_KEY`,
+      `…_WAVE_API_KEY`, and `FILET_PAYMENTS_WAVE_WEBHOOK_SECRETS` (comma-separated: several during a rotation).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="FILET_PAYMENTS_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    callback_url: str = Field(
+        default="http://127.0.0.1:8002",
+        validation_alias=AliasChoices("FILET_PAYMENTS_CALLBACK_URL", "FILET_PAYMENTS_URL"),
+    )
+    gsma_url: str | None = None
+    gsma_api_key: str = "filet-gsma-key"
+    gsma_client_id: str = "filet"
+    gsma_organisation_id: str = "PFS-MALI"
+    gsma_debit_wallet: str = "MMAPI-FLOAT-0001"
+    mtn_url: str | None = None
+    mtn_api_user: str = "filet"
+    mtn_api_key: str = "filet-mtn-key"
+    mtn_subscription_key: str = "filet-subscription"
+    mtn_target_environment: str = "sandbox"
+    wave_url: str | None = None
+    wave_api_key: str = "wave_ml_prod_filet"
+    wave_webhook_secrets: str = "wave-simulator-secret"
+    #: Dispatcher: payments claimed per chunk, items per GSMA batch, requests in flight per provider.
+    chunk_size: int = Field(default=2000, ge=1)
+    batch_size: int = Field(default=2000, ge=1)
+    concurrency: int = Field(default=16, ge=1)
+    #: Requests per second per provider (0: no limit).
+    rate_limit: float = Field(default=0.0, ge=0.0)
+    #: A payment left SUBMITTING longer than this (a dispatcher that died mid-send) is put in doubt.
+    stale_after_seconds: float = Field(default=60.0, gt=0.0)
+    provider_timeout_seconds: float = Field(default=30.0, gt=0.0)
+    #: Vouchers: days from issue to expiry.
+    voucher_days: int = Field(default=90, ge=1)
+
+    def secrets(self) -> list[str]:
+        return [secret.strip() for secret in self.wave_webhook_secrets.split(",") if secret.strip()]

@@ -1,0 +1,143 @@
+"""Released cycles paid through the simulator over real HTTP: GSMA batches, MTN and Wave one by one, and trouble."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+Flow = Any
+Seed = Any
+FINAL = {"SUCCEEDED", "FAILED", "REJECTED"}
+
+
+def _final(states: Callable[[str], dict[str, int]], cycle_id: str, count: int) -> Callable[[], bool]:
+    return lambda: sum(n for s, n in states(cycle_id).items() if s in FINAL) == count
+
+
+def _paid_once(sim: httpx.Client, references: list[str]) -> None:
+    for reference in references:
+        view = sim.get("/_admin/ledger", params={"reference": reference}).json()
+        assert view["references"][reference]["times_paid"] <= 1, reference
+
+
+def _references(db: Engine, cycle_id: str) -> list[str]:
+    with db.connect() as conn:
+        return list(
+            conn.execute(
+                text('SELECT reference FROM "payments".payment WHERE cycle_id = :c'), {"c": cycle_id}
+            ).scalars()
+        )
+
+
+@pytest.mark.parametrize(("operator", "provider"), [("orange", "gsma"), ("moov", "mtn"), ("other", "wave")])
+def test_a_released_cycle_is_paid_through_each_provider_and_closes(
+    flow: Flow,
+    seed: Seed,
+    sim: httpx.Client,
+    driven: Any,
+    states: Any,
+    db: Engine,
+    operator: str,
+    provider: str,
+) -> None:
+    flow.scheme()
+    seed(count=5, operator=operator)
+    cycle_id = flow.released()
+
+    driven(lambda: flow.cycle_view(cycle_id)["state"] == "closed")
+
+    assert states(cycle_id) == {"SUCCEEDED": 5}
+    view = flow.cycle_view(cycle_id)
+    assert view["summary"]["by_provider"] == {provider: {"count": 5, "amount": 150_000}}
+    ledger = sim.get(
+        "/_admin/ledger", params={"dialect": {"gsma": "gsma", "mtn": "mtn", "wave": "wave"}[provider]}
+    ).json()
+    assert ledger["count"] == 5
+    _paid_once(sim, _references(db, cycle_id))
+
+
+def test_a_payment_shows_its_whole_state_history(
+    flow: Flow, seed: Seed, sim: httpx.Client, driven: Any, states: Any, db: Engine
+) -> None:
+    flow.scheme()
+    seed(count=1, operator="moov")
+    cycle_id = flow.released()
+    driven(_final(states, cycle_id, 1))
+
+    payment = flow.api.get(
+        f"/v1/cycles/{cycle_id}/payments?state=succeeded", headers=flow.auth("auditor")
+    ).json()["items"][0]
+    detail = flow.api.get(f"/v1/payments/{payment['id']}", headers=flow.auth("auditor")).json()
+
+    moves = [
+        (step["from_state"], step["to_state"])
+        for step in detail["history"]
+        if step["outcome"] == "transitioned"
+    ]
+    assert moves[:3] == [(None, "APPROVED"), ("APPROVED", "SUBMITTING"), ("SUBMITTING", "SUBMITTED")]
+    assert moves[-1][1] == "SUCCEEDED"
+    with db.connect() as conn:
+        raw = conn.execute(text('SELECT provider, path, outcome, detail FROM "payments".raw_callback')).all()
+    assert [(provider, outcome) for provider, _, outcome, _ in raw] == [("mtn", "applied")]
+    assert any(step["outcome"] == "unconfirmed" for step in detail["history"])  # the unsigned callback
+
+
+def test_recipients_the_provider_cannot_find_end_failed_and_are_listed_for_follow_up(
+    flow: Flow, seed: Seed, sim: httpx.Client, driven: Any, states: Any
+) -> None:
+    sim.patch("/_admin/behaviour", json={"mtn": {"failures": {"RECIPIENT_NOT_FOUND": 1.0}}})
+    flow.scheme()
+    seed(count=3, operator="moov")
+    cycle_id = flow.released()
+
+    driven(_final(states, cycle_id, 3))
+
+    failed = flow.api.get(
+        f"/v1/cycles/{cycle_id}/payments?state=FAILED", headers=flow.auth("operator" if False else "maker")
+    ).json()
+    assert failed["total"] == 3
+    assert {item["failure_code"] for item in failed["items"]} == {"RECIPIENT_NOT_FOUND"}
+
+
+@pytest.mark.parametrize("incident", ["server_errors", "garbage"])
+def test_a_provider_answering_5xx_or_garbage_leaves_payments_in_doubt_then_settles_them_with_the_same_key(
+    flow: Flow, seed: Seed, sim: httpx.Client, driven: Any, states: Any, db: Engine, incident: str
+) -> None:
+    sim.patch("/_admin/behaviour", json={"wave": {incident: {"rate": 1.0, "executed_share": 0.5}}})
+    flow.scheme()
+    seed(count=4, operator="other")
+    cycle_id = flow.released()
+    driven(lambda: states(cycle_id).get("UNKNOWN", 0) == 4)
+    with db.connect() as conn:
+        keys_before = set(conn.execute(text('SELECT provider_request_key FROM "payments".payment')).scalars())
+
+    sim.patch("/_admin/behaviour", json={"wave": {incident: {"rate": 0.0}}})
+    driven(_final(states, cycle_id, 4))
+
+    with db.connect() as conn:
+        assert (
+            set(conn.execute(text('SELECT provider_request_key FROM "payments".payment')).scalars())
+            == keys_before
+        )
+    assert states(cycle_id) == {"SUCCEEDED": 4}
+    _paid_once(sim, _references(db, cycle_id))
+
+
+def test_a_provider_that_is_down_leaves_payments_in_doubt_not_failed(
+    flow: Flow, seed: Seed, sim: httpx.Client, driven: Any, states: Any
+) -> None:
+    sim.patch("/_admin/behaviour", json={"mtn": {"down": {"seconds": 60, "mode": "unavailable"}}})
+    flow.scheme()
+    seed(count=2, operator="moov")
+    cycle_id = flow.released()
+
+    driven(lambda: states(cycle_id).get("UNKNOWN", 0) == 2)
+
+    assert "FAILED" not in states(cycle_id)
+    sim.patch("/_admin/behaviour", json={"mtn": {"down": {"seconds": 0}}})
+    driven(_final(states, cycle_id, 2))
+    assert states(cycle_id) == {"SUCCEEDED": 2}
