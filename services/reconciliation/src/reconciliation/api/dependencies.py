@@ -21,3 +21,8 @@ Operator = Annotated[Principal, Depends(require("operator", "admin"))]
 Reader = Annotated[Principal, Depends(require("operator", "auditor", "admin"))]
 UnitOfWorkDep = Annotated[ReconciliationUnitOfWork, Depends(unit_of_work)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def sees_full_numbers(principal: Principal) -> bool:
+    """Operators and admins see whole mobile numbers; auditors only their last four digits."""
+    return principal.kind in ("operator", "admin")

@@ -2,22 +2,246 @@
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import tempfile
+from typing import Any, BinaryIO
 from uuid import UUID
 
-from fastapi import APIRouter
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
-from reconciliation.api.dependencies import Reader, UnitOfWorkDep
+from reconciliation.api.dependencies import (
+    IdempotencyKey,
+    Operator,
+    Reader,
+    UnitOfWorkDep,
+    sees_full_numbers,
+)
+from reconciliation.api.exports import report_csv, report_xlsx
+from reconciliation.api.schemas import (
+    AuditPageOut,
+    DiscrepancyListOut,
+    DiscrepancyOut,
+    ImportedStatementOut,
+    ResolutionIn,
+    StatementImportOut,
+    StatementOut,
+    VerificationOut,
+)
+from reconciliation.statements.lines import StatementFormat, StatementTooLarge
+from reconciliation.use_cases.chain_audit import verify_audit_chain
+from reconciliation.use_cases.import_statement import import_statement
+from reconciliation.use_cases.report_cycle import cycle_report, cycle_summary
+from reconciliation.use_cases.resolve_discrepancy import resolve_discrepancy
 from shared.errors import NotFound
+from shared.http.errors import ApiError
+from shared.http.idempotency import fingerprint, run_once
 
-router = APIRouter(prefix="/v1", tags=["payees"])
+router = APIRouter(prefix="/v1", tags=["reconciliation"])
+
+_FORMAT_OF_NAME = {
+    "camt.053": StatementFormat.CAMT053,
+    "camt053": StatementFormat.CAMT053,
+    "mt940": StatementFormat.MT940,
+    "operator_csv": StatementFormat.OPERATOR_CSV,
+    "csv": StatementFormat.OPERATOR_CSV,
+}
+_FORMAT_OF_MEDIA_TYPE = {
+    "application/xml": StatementFormat.CAMT053,
+    "text/xml": StatementFormat.CAMT053,
+    "application/vnd.iso20022.camt.053+xml": StatementFormat.CAMT053,
+    "application/x-mt940": StatementFormat.MT940,
+    "text/x-mt940": StatementFormat.MT940,
+    "text/csv": StatementFormat.OPERATOR_CSV,
+}
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@router.get("/payees/{household_id}")
-def get_payees(household_id: UUID, user: Reader, uow: UnitOfWorkDep) -> dict[str, Any]:
-    """What this service has learnt of a household from enrolment's events."""
+def statement_format(name: str | None, content_type: str | None) -> StatementFormat:
+    if name is not None:
+        found = _FORMAT_OF_NAME.get(name.lower())
+        if found is None:
+            raise ApiError(
+                422, "invalid_input", f"unknown format {name!r}", {"allowed": sorted(_FORMAT_OF_NAME)}
+            )
+        return found
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    found = _FORMAT_OF_MEDIA_TYPE.get(media_type)
+    if found is None:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"cannot tell the statement format from Content-Type {media_type or 'none'!r}:"
+            " send a `format` query parameter (camt.053, mt940, operator_csv)",
+            {"allowed_content_types": sorted(_FORMAT_OF_MEDIA_TYPE)},
+        )
+    return found
+
+
+async def _spool(request: Request, limit: int) -> tuple[BinaryIO, str]:
+    """The body streamed into a temporary file, never held whole in memory; 413 past `limit` bytes."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise StatementTooLarge(
+                    f"the statement is larger than the limit of {limit} bytes", details={"max_bytes": limit}
+                )
+            digest.update(chunk)
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool, digest.hexdigest()
+
+
+@router.post("/statements", status_code=201, response_model=StatementImportOut)
+async def post_statement(
+    request: Request,
+    user: Operator,
+    uow: UnitOfWorkDep,
+    key: IdempotencyKey = None,
+    format: str | None = Query(default=None, description="camt.053, mt940 or operator_csv"),
+) -> Response:
+    """Import a camt.053, MT940 or operator CSV statement: checked, stored and matched as a whole, or refused."""
+    chosen = statement_format(format, request.headers.get("content-type"))
+    limit = request.app.state.settings.max_body_bytes
+    spool, sha256 = await _spool(request, limit)
+
+    def work() -> tuple[int, Any]:
+        imported = import_statement(
+            uow, source=spool, statement_format=chosen, imported_by=user, max_bytes=limit
+        )
+        return 201, StatementImportOut(
+            statements=[ImportedStatementOut.model_validate(item, from_attributes=True) for item in imported]
+        )
+
+    def transaction() -> Response:
+        with spool, uow:
+            return run_once(
+                uow,
+                principal=user,
+                key=key,
+                request_fingerprint=fingerprint("POST", f"/v1/statements?format={chosen}", sha256.encode()),
+                work=work,
+            )
+
+    return await run_in_threadpool(transaction)
+
+
+@router.get("/statements/{statement_id}", response_model=StatementOut)
+def get_statement(statement_id: UUID, user: Reader, uow: UnitOfWorkDep) -> dict[str, Any]:
     with uow:
-        row = uow.payees.get(household_id)
-    if row is None:
-        raise NotFound(f"no household {household_id} known here (yet)")
-    return row
+        found = uow.statements.get(statement_id)
+        if found is None:
+            raise NotFound(f"no statement {statement_id}")
+        found["discrepancies"] = uow.discrepancies.of_statement(statement_id)
+    return found
+
+
+@router.get("/cycles/{cycle_id}/reconciliation")
+def get_cycle_reconciliation(cycle_id: UUID, user: Reader, uow: UnitOfWorkDep) -> dict[str, Any]:
+    """Planned, instructed, confirmed, settled, failed, cancelled, reversed, unmatched and awaiting — counts and
+    amounts in XOF, in total and by programme, region, commune, provider and modality; vouchers issued,
+    redeemed and expired."""
+    with uow:
+        return cycle_summary(uow, cycle_id=cycle_id)
+
+
+@router.get("/cycles/{cycle_id}/discrepancies", response_model=DiscrepancyListOut)
+def get_cycle_discrepancies(
+    cycle_id: UUID, user: Reader, uow: UnitOfWorkDep, category: str | None = None
+) -> dict[str, Any]:
+    with uow:
+        return {"items": uow.discrepancies.of_cycle(cycle_id, category=category)}
+
+
+@router.post("/discrepancies/{discrepancy_id}/resolution", response_model=DiscrepancyOut)
+def post_resolution(
+    discrepancy_id: UUID, body: ResolutionIn, user: Operator, uow: UnitOfWorkDep, key: IdempotencyKey = None
+) -> Response:
+    """Resolve a discrepancy with a reason (operators); the resolver and time are kept for auditors."""
+    with uow:
+        return run_once(
+            uow,
+            principal=user,
+            key=key,
+            request_fingerprint=fingerprint("POST", f"/v1/discrepancies/{discrepancy_id}/resolution", body),
+            work=lambda: (
+                200,
+                DiscrepancyOut.model_validate(
+                    resolve_discrepancy(
+                        uow, discrepancy_id=discrepancy_id, reason=body.reason, resolved_by=user
+                    )
+                ),
+            ),
+        )
+
+
+@router.get("/cycles/{cycle_id}/report.json")
+def get_report_json(cycle_id: UUID, user: Reader, uow: UnitOfWorkDep) -> Response:
+    with uow:
+        report = cycle_report(uow, cycle_id=cycle_id, masked=not sees_full_numbers(user))
+    document = {
+        "summary": report.summary,
+        "instructions": report.rows,
+        "discrepancies": [
+            DiscrepancyOut.model_validate(item).model_dump(mode="json") for item in report.discrepancies
+        ],
+    }
+    return Response(orjson.dumps(document), media_type="application/json")
+
+
+@router.get("/cycles/{cycle_id}/report.csv")
+def get_report_csv(cycle_id: UUID, user: Reader, uow: UnitOfWorkDep) -> Response:
+    with uow:
+        report = cycle_report(uow, cycle_id=cycle_id, masked=not sees_full_numbers(user))
+    return Response(
+        report_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="reconciliation-{cycle_id}.csv"'},
+    )
+
+
+@router.get("/cycles/{cycle_id}/report.xlsx")
+def get_report_xlsx(cycle_id: UUID, user: Reader, uow: UnitOfWorkDep) -> Response:
+    with uow:
+        report = cycle_report(uow, cycle_id=cycle_id, masked=not sees_full_numbers(user))
+    return Response(
+        report_xlsx(report),
+        media_type=_XLSX,
+        headers={"Content-Disposition": f'attachment; filename="reconciliation-{cycle_id}.xlsx"'},
+    )
+
+
+@router.get("/audit", response_model=AuditPageOut)
+def get_audit(
+    user: Reader,
+    uow: UnitOfWorkDep,
+    after: int = Query(default=0, ge=0, description="seq after which to start"),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> dict[str, Any]:
+    with uow:
+        items = uow.audit_log.page(after=after, limit=limit)
+    return {"items": items, "next_after": items[-1]["seq"] if len(items) == limit else None}
+
+
+@router.get("/audit/verification", response_model=VerificationOut)
+def get_audit_verification(user: Reader, uow: UnitOfWorkDep) -> dict[str, Any]:
+    """Recompute the whole chain: intact, or the first edited, inserted or deleted entry and where."""
+    with uow:
+        verdict = verify_audit_chain(uow)
+    return {
+        "intact": verdict.intact,
+        "checked": verdict.checked,
+        "tampering": verdict.tampering.value if verdict.tampering else None,
+        "position": verdict.position,
+        "seq": verdict.seq,
+        "detail": verdict.detail or "every entry links to the one before and matches its hash",
+    }

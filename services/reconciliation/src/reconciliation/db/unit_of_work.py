@@ -6,12 +6,24 @@ from typing import Self
 
 from sqlalchemy import Engine
 
+from reconciliation.db.accounts import AccountRepository
+from reconciliation.db.audit_log import AuditLogRepository
+from reconciliation.db.cycles import CycleRepository
+from reconciliation.db.discrepancies import DiscrepancyRepository
+from reconciliation.db.expectations import ExpectationRepository
 from reconciliation.db.payees import PayeeRepository
+from reconciliation.db.statements import StatementRepository
 from shared.unit_of_work import UnitOfWork
 
 
 class ReconciliationUnitOfWork(UnitOfWork):
     payees: PayeeRepository
+    expectations: ExpectationRepository
+    statements: StatementRepository
+    accounts: AccountRepository
+    discrepancies: DiscrepancyRepository
+    audit_log: AuditLogRepository
+    cycles: CycleRepository
 
     def __init__(self, engine: Engine, *, topic_prefix: str) -> None:
         super().__init__(
@@ -20,5 +32,12 @@ class ReconciliationUnitOfWork(UnitOfWork):
 
     def __enter__(self) -> Self:
         super().__enter__()
-        self.payees = PayeeRepository(self.connection)
+        connection = self.connection
+        self.payees = PayeeRepository(connection)
+        self.expectations = ExpectationRepository(connection)
+        self.statements = StatementRepository(connection)
+        self.accounts = AccountRepository(connection)
+        self.discrepancies = DiscrepancyRepository(connection)
+        self.audit_log = AuditLogRepository(connection)
+        self.cycles = CycleRepository(connection)
         return self

@@ -1,0 +1,108 @@
+"""Cycles and vouchers as payments announced them, for the cycle summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from reconciliation.db.bulk_update import update_rows
+from reconciliation.db.tables import cycle, voucher
+from shared.bulk import insert_rows
+from shared.events.contracts import IssuedVoucher
+
+
+class CycleRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def record(self, cycle_id: UUID, state: str, **facts: Any) -> None:
+        values = {"state": state, **{name: value for name, value in facts.items() if value is not None}}
+        self.connection.execute(
+            insert(cycle)
+            .values(cycle_id=cycle_id, **values)
+            .on_conflict_do_update(index_elements=["cycle_id"], set_={**values, "updated_at": func.now()})
+        )
+
+    def get(self, cycle_id: UUID) -> dict[str, Any] | None:
+        row = self.connection.execute(select(cycle).where(cycle.c.cycle_id == cycle_id)).mappings().first()
+        return dict(row) if row else None
+
+    def add_vouchers(self, cycle_id: UUID, items: Sequence[IssuedVoucher]) -> None:
+        rows = [
+            (
+                v.voucher_id,
+                v.payment_id,
+                cycle_id,
+                v.instruction_id,
+                v.household_id,
+                v.amount,
+                "issued",
+                v.expires_at,
+            )
+            for v in items
+        ]
+        insert_rows(
+            self.connection,
+            voucher,
+            rows,
+            columns=(
+                "voucher_id",
+                "payment_id",
+                "cycle_id",
+                "instruction_id",
+                "household_id",
+                "amount",
+                "state",
+                "expires_at",
+            ),
+            conflict=["voucher_id"],
+        )
+
+    def redeem_voucher(self, voucher_id: UUID, *, vendor_id: str, amount: int, at: datetime) -> None:
+        self.connection.execute(
+            voucher.update()
+            .where(voucher.c.voucher_id == voucher_id)
+            .values(
+                state="redeemed",
+                vendor_id=vendor_id,
+                redeemed_amount=amount,
+                redeemed_at=at,
+                updated_at=func.now(),
+            )
+        )
+
+    def expire_vouchers(self, voucher_ids: Sequence[UUID]) -> None:
+        update_rows(
+            self.connection,
+            voucher,
+            key=("voucher_id",),
+            columns=("state",),
+            rows=[(identifier, "expired") for identifier in voucher_ids],
+            touch="updated_at",
+        )
+
+    def voucher_totals(self, cycle_id: UUID) -> dict[str, dict[str, int]]:
+        """Vouchers issued, redeemed and expired: counts and face amounts (redeemed: amounts redeemed)."""
+        rows = self.connection.execute(
+            select(
+                voucher.c.state,
+                func.count(),
+                func.coalesce(func.sum(voucher.c.amount), 0),
+                func.coalesce(func.sum(voucher.c.redeemed_amount), 0),
+            )
+            .where(voucher.c.cycle_id == cycle_id)
+            .group_by(voucher.c.state)
+        ).all()
+        totals = {state: {"count": 0, "amount": 0} for state in ("issued", "redeemed", "expired")}
+        for state, count, amount, redeemed in rows:
+            totals["issued"]["count"] += count
+            totals["issued"]["amount"] += int(amount)
+            if state != "issued":
+                totals[state]["count"] += count
+                totals[state]["amount"] += int(redeemed if state == "redeemed" else amount)
+        return totals

@@ -1,0 +1,275 @@
+"""Expectations: one row per instruction, what should move and what payments says happened to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Connection, Text, any_, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from reconciliation.db.bulk_update import update_rows
+from reconciliation.db.tables import expectation
+from reconciliation.domain.matching import Expectation, InstructionOutcome, PaymentState
+from shared.bulk import insert_rows
+from shared.events.contracts import PaymentOutcome, PaymentsInstructed
+
+#: The payments service's canonical states (PROVIDERS.md §8.2) as reconciliation's matching reads them.
+STATE_OF: dict[str, PaymentState] = {
+    "CREATED": PaymentState.INSTRUCTED,
+    "APPROVED": PaymentState.INSTRUCTED,
+    "SUBMITTING": PaymentState.SUBMITTED,
+    "SUBMITTED": PaymentState.SUBMITTED,
+    "PENDING": PaymentState.PENDING,
+    "UNKNOWN": PaymentState.UNKNOWN,
+    "SUCCEEDED": PaymentState.SUCCEEDED,
+    "FAILED": PaymentState.FAILED,
+    "REJECTED": PaymentState.REJECTED,
+    "CANCELLED": PaymentState.CANCELLED,
+    "REVERSED": PaymentState.REVERSED,
+}
+_FINAL = frozenset(
+    {
+        PaymentState.SUCCEEDED,
+        PaymentState.FAILED,
+        PaymentState.REJECTED,
+        PaymentState.CANCELLED,
+        PaymentState.REVERSED,
+    }
+)
+
+_INSTRUCTED_COLUMNS = (
+    "instruction_id",
+    "payment_id",
+    "cycle_id",
+    "programme_code",
+    "period",
+    "household_id",
+    "provider",
+    "modality",
+    "payee",
+    "amount",
+    "currency",
+    "region",
+    "cercle",
+    "commune",
+    "provider_request_key",
+    "state",
+    "instructed_on",
+    "settled_amount",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredExpectation:
+    """An expectation with its cycle and the outcome last stored for it (the summary's `Reconciled`)."""
+
+    expectation: Expectation
+    cycle_id: UUID
+    outcome: InstructionOutcome
+    settled_amount: int
+    judged: bool = True
+
+
+def state_of(reported: str) -> PaymentState:
+    try:
+        return STATE_OF[reported.upper()]
+    except KeyError:
+        return PaymentState(reported.lower())
+
+
+def _expectation(row: Any) -> Expectation:
+    return Expectation(
+        instruction_id=row.instruction_id,
+        provider=row.provider,
+        payee=row.payee,
+        amount=row.amount,
+        state=PaymentState(row.state),
+        instructed_on=row.instructed_on,
+        provider_request_key=row.provider_request_key,
+        provider_tx_ref=row.provider_tx_ref,
+        confirmed_on=row.confirmed_on,
+        confirmed_amount=row.confirmed_amount,
+        programme=row.programme_code,
+        region=row.region,
+        commune=row.commune,
+        modality=row.modality,
+    )
+
+
+_LOADED = (
+    expectation.c.instruction_id,
+    expectation.c.cycle_id,
+    expectation.c.provider,
+    expectation.c.payee,
+    expectation.c.amount,
+    expectation.c.state,
+    expectation.c.instructed_on,
+    expectation.c.provider_request_key,
+    expectation.c.provider_tx_ref,
+    expectation.c.confirmed_on,
+    expectation.c.confirmed_amount,
+    expectation.c.programme_code,
+    expectation.c.region,
+    expectation.c.commune,
+    expectation.c.modality,
+    expectation.c.outcome,
+    expectation.c.settled_amount,
+)
+
+
+def among(values: Iterable[str]) -> ColumnElement[Any]:
+    """One array parameter (`= ANY(:values)`), however many values: an IN list is capped at 65,535."""
+    return any_(literal(list(values), ARRAY(Text)))
+
+
+class ExpectationRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add_instructed(self, event: PaymentsInstructed, *, on: date) -> list[str]:
+        """New expectations (a redelivered or re-sent instruction changes nothing); returns the new ids."""
+        rows = [
+            (
+                item.instruction_id,
+                item.payment_id,
+                event.cycle_id,
+                event.programme_code,
+                event.period,
+                item.household_id,
+                item.provider,
+                item.modality,
+                item.payee_msisdn or "",
+                item.amount,
+                item.currency,
+                item.region,
+                item.cercle,
+                item.commune,
+                item.provider_request_key,
+                PaymentState.INSTRUCTED.value,
+                on,
+                0,
+            )
+            for item in event.items
+        ]
+        return insert_rows(
+            self.connection,
+            expectation,
+            rows,
+            columns=_INSTRUCTED_COLUMNS,
+            conflict=["instruction_id"],
+            returning="instruction_id",
+        )
+
+    def apply_outcomes(self, items: Sequence[PaymentOutcome], *, conflicted: bool = False) -> list[str]:
+        """Move expectations to the state payments reports; a non-final state never replaces a final one.
+
+        A status conflict does not change the state (payments keeps it): the provider's claim is kept
+        in `reported_status`. Returns the instruction ids known here.
+        """
+        ids = [item.instruction_id for item in items]
+        current = {
+            row.instruction_id: row
+            for row in self.connection.execute(
+                select(
+                    expectation.c.instruction_id,
+                    expectation.c.state,
+                    expectation.c.provider_tx_ref,
+                    expectation.c.confirmed_on,
+                    expectation.c.confirmed_amount,
+                ).where(expectation.c.instruction_id == among(ids))
+            )
+        }
+        states = {instruction_id: PaymentState(row.state) for instruction_id, row in current.items()}
+        rows: dict[str, tuple[Any, ...]] = {}
+        for item in items:
+            known = current.get(item.instruction_id)
+            if known is None:
+                continue
+            now = states[item.instruction_id]
+            new = state_of(item.state)
+            if conflicted or (now in _FINAL and new not in _FINAL):
+                new = now
+            states[item.instruction_id] = new
+            previous = rows.get(item.instruction_id)
+            tx_ref = item.provider_tx_ref or (previous[2] if previous else known.provider_tx_ref)
+            confirmed_on = previous[3] if previous else known.confirmed_on
+            confirmed_amount = previous[4] if previous else known.confirmed_amount
+            if new is PaymentState.SUCCEEDED and not conflicted:
+                confirmed_on = item.at.date()
+                confirmed_amount = item.amount if item.amount is not None else confirmed_amount
+            rows[item.instruction_id] = (
+                item.instruction_id,
+                new.value,
+                tx_ref,
+                confirmed_on,
+                confirmed_amount,
+                item.reported_status if conflicted else (previous[5] if previous else None),
+            )
+        update_rows(
+            self.connection,
+            expectation,
+            key=("instruction_id",),
+            columns=("state", "provider_tx_ref", "confirmed_on", "confirmed_amount", "reported_status"),
+            rows=list(rows.values()),
+            touch="updated_at",
+        )
+        return list(rows)
+
+    def load(self, instruction_ids: Iterable[str]) -> list[StoredExpectation]:
+        rows = self.connection.execute(
+            select(*_LOADED).where(expectation.c.instruction_id == among(instruction_ids))
+        ).all()
+        return [_stored(row) for row in rows]
+
+    def ids_of_providers(self, providers: Iterable[str]) -> list[str]:
+        return list(
+            self.connection.execute(
+                select(expectation.c.instruction_id).where(expectation.c.provider == among(providers))
+            ).scalars()
+        )
+
+    def referenced_by(self, references: Iterable[str]) -> list[str]:
+        """Instruction ids whose instruction id, provider request key or provider reference is given."""
+        keys = list(references)
+        if not keys:
+            return []
+        return list(
+            self.connection.execute(
+                select(expectation.c.instruction_id).where(
+                    (expectation.c.instruction_id == among(keys))
+                    | (expectation.c.provider_request_key == among(keys))
+                    | (expectation.c.provider_tx_ref == among(keys))
+                )
+            ).scalars()
+        )
+
+    def of_cycle(self, cycle_id: UUID) -> list[StoredExpectation]:
+        rows = self.connection.execute(
+            select(*_LOADED).where(expectation.c.cycle_id == cycle_id).order_by(expectation.c.instruction_id)
+        ).all()
+        return [_stored(row) for row in rows]
+
+    def save_outcomes(self, rows: Sequence[tuple[str, str, int]]) -> None:
+        """(instruction id, outcome, settled amount) for each expectation judged again."""
+        update_rows(
+            self.connection,
+            expectation,
+            key=("instruction_id",),
+            columns=("outcome", "settled_amount"),
+            rows=rows,
+            touch="updated_at",
+        )
+
+
+def _stored(row: Any) -> StoredExpectation:
+    return StoredExpectation(
+        expectation=_expectation(row),
+        cycle_id=row.cycle_id,
+        outcome=InstructionOutcome(row.outcome or InstructionOutcome.AWAITING_PROVIDER.value),
+        settled_amount=row.settled_amount,
+        judged=row.outcome is not None,
+    )

@@ -1,0 +1,255 @@
+"""Imported statements and their lines, with the outcome matching gave each line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from reconciliation.db.bulk_update import update_rows
+from reconciliation.db.expectations import among
+from reconciliation.db.tables import known_account, statement, statement_line
+from reconciliation.domain.matching import LineResult
+from reconciliation.statements.lines import (
+    Direction,
+    LineKind,
+    LineStatus,
+    StatementFormat,
+    StatementHeader,
+    StatementLine,
+    TransactionSummary,
+)
+from shared.bulk import insert_rows
+
+LineKey = tuple[UUID, int]
+"""A stored line: its statement and its position in it."""
+
+_LINE_COLUMNS = (
+    "statement_id",
+    "position",
+    "line_id",
+    "booking_date",
+    "value_date",
+    "direction",
+    "amount",
+    "currency",
+    "kind",
+    "status",
+    "raw_status",
+    "our_ref",
+    "provider_ref",
+    "counterparty_msisdn",
+    "counterparty_account",
+    "counterparty_name",
+    "return_reason",
+    "details",
+    "outcome",
+    "reference",
+    "matched_by",
+    "suggestions",
+)
+
+
+def _line(row: Any) -> StatementLine:
+    return StatementLine(
+        source=StatementFormat(row.source),
+        line_id=row.line_id,
+        booking_date=row.booking_date,
+        value_date=row.value_date,
+        direction=Direction(row.direction),
+        amount=row.amount,
+        currency=row.currency,
+        kind=LineKind(row.kind),
+        status=LineStatus(row.status),
+        raw_status=row.raw_status,
+        our_ref=row.our_ref,
+        provider_ref=row.provider_ref,
+        counterparty_msisdn=row.counterparty_msisdn,
+        counterparty_account=row.counterparty_account,
+        counterparty_name=row.counterparty_name,
+        return_reason=row.return_reason,
+        details=row.details,
+    )
+
+
+def _result_columns(result: LineResult) -> tuple[str, str | None, str | None, str | None]:
+    return (
+        result.outcome.value,
+        result.reference,
+        result.matched_by.value if result.matched_by else None,
+        ",".join(result.suggestions) or None,
+    )
+
+
+class StatementRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def claim(
+        self,
+        statement_id: UUID,
+        *,
+        header: StatementHeader,
+        position: int,
+        provider: str,
+        line_count: int,
+        covers_through: date | None,
+        checks: list[dict[str, Any]],
+        imported_by: str,
+    ) -> bool:
+        """Insert the statement row; False when this file's statement is already there.
+
+        A concurrent import of the same file waits here on the other's uncommitted row, then gets False.
+        """
+        claimed = self.connection.execute(
+            insert(statement)
+            .values(
+                statement_id=statement_id,
+                file_sha256=header.file_sha256,
+                position=position,
+                format=header.format.value,
+                account_id=header.account_id,
+                provider=provider,
+                currency=header.currency,
+                reference=header.statement_id,
+                sequence_number=header.sequence_number,
+                period_start=header.period_start,
+                period_end=header.period_end,
+                covers_through=covers_through,
+                opening_balance=header.opening_balance,
+                closing_balance=header.closing_balance,
+                line_count=line_count,
+                checks=checks,
+                outcomes={},
+                imported_by=imported_by,
+            )
+            .on_conflict_do_nothing(index_elements=["file_sha256", "position"])
+            .returning(statement.c.statement_id)
+        ).first()
+        return claimed is not None
+
+    def file_imported(self, sha256: str) -> bool:
+        found = self.connection.execute(
+            select(statement.c.statement_id).where(statement.c.file_sha256 == sha256).limit(1)
+        ).first()
+        return found is not None
+
+    def previous(self, account_id: str) -> StatementHeader | None:
+        """The last statement imported for the account, for the continuity check."""
+        row = self.connection.execute(
+            select(statement)
+            .where(statement.c.account_id == account_id)
+            .order_by(statement.c.imported_at.desc(), statement.c.sequence_number.desc().nulls_last())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return StatementHeader(
+            format=StatementFormat(row.format),
+            account_id=row.account_id,
+            currency=row.currency,
+            statement_id=row.reference,
+            sequence_number=row.sequence_number,
+            period_start=row.period_start,
+            period_end=row.period_end,
+            opening_balance=row.opening_balance,
+            closing_balance=row.closing_balance,
+            summary=TransactionSummary(),
+            file_sha256=row.file_sha256,
+        )
+
+    def add_lines(self, statement_id: UUID, results: Sequence[LineResult]) -> None:
+        """The statement's lines with their outcomes, in one COPY."""
+        rows = [
+            (
+                statement_id,
+                position,
+                line.line_id,
+                line.booking_date,
+                line.value_date,
+                line.direction.value,
+                line.amount,
+                line.currency,
+                line.kind.value,
+                line.status.value,
+                line.raw_status,
+                line.our_ref,
+                line.provider_ref,
+                line.counterparty_msisdn,
+                line.counterparty_account,
+                line.counterparty_name,
+                line.return_reason,
+                line.details,
+                *_result_columns(result),
+            )
+            for position, result in enumerate(results)
+            for line in (result.line,)
+        ]
+        insert_rows(self.connection, statement_line, rows, columns=_LINE_COLUMNS)
+
+    def lines_referencing(
+        self, references: Iterable[str], *, excluding: UUID | None = None
+    ) -> list[tuple[LineKey, StatementLine]]:
+        """Stored lines whose `our_ref` or `provider_ref` is one of `references`."""
+        keys = list(references)
+        if not keys:
+            return []
+        columns = (
+            *[statement_line.c[name] for name in _LINE_COLUMNS[:18]],
+            statement.c.format.label("source"),
+        )
+        query = (
+            select(*columns)
+            .join(statement, statement.c.statement_id == statement_line.c.statement_id)
+            .where((statement_line.c.our_ref == among(keys)) | (statement_line.c.provider_ref == among(keys)))
+            .order_by(statement.c.imported_at, statement_line.c.statement_id, statement_line.c.position)
+        )
+        if excluding is not None:
+            query = query.where(statement_line.c.statement_id != excluding)
+        return [((row.statement_id, row.position), _line(row)) for row in self.connection.execute(query)]
+
+    def save_line_outcomes(self, results: Sequence[tuple[LineKey, LineResult]]) -> None:
+        update_rows(
+            self.connection,
+            statement_line,
+            key=("statement_id", "position"),
+            columns=("outcome", "reference", "matched_by", "suggestions"),
+            rows=[(*key, *_result_columns(result)) for key, result in results],
+        )
+
+    def set_outcomes(self, statement_id: UUID, outcomes: dict[str, int]) -> None:
+        self.connection.execute(
+            statement.update().where(statement.c.statement_id == statement_id).values(outcomes=outcomes)
+        )
+
+    def settled_through(self) -> dict[str, date]:
+        """Per provider, the last day its imported statements cover."""
+        rows = self.connection.execute(
+            select(statement.c.provider, func.max(statement.c.covers_through)).group_by(statement.c.provider)
+        ).all()
+        return {provider: day for provider, day in rows if day is not None}
+
+    def get(self, statement_id: UUID) -> dict[str, Any] | None:
+        row = (
+            self.connection.execute(select(statement).where(statement.c.statement_id == statement_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        lines = self.connection.execute(
+            select(statement_line)
+            .where(statement_line.c.statement_id == statement_id)
+            .order_by(statement_line.c.position)
+        ).mappings()
+        return {**row, "lines": [dict(line) for line in lines]}
+
+    def provider_of_account(self, account_id: str) -> str | None:
+        found: str | None = self.connection.execute(
+            select(known_account.c.provider).where(known_account.c.account_id == account_id)
+        ).scalar()
+        return found

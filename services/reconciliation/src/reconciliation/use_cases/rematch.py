@@ -1,0 +1,167 @@
+"""Judge expectations again against every stored line that refers to them, and keep the results.
+
+Run after a statement import (its lines are `fresh`) and whenever expectations arrive or change state:
+a statement that came before the payments events it settles is matched once they arrive.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from uuid import UUID, uuid4
+
+from reconciliation.db.expectations import StoredExpectation
+from reconciliation.db.statements import LineKey
+from reconciliation.db.unit_of_work import ReconciliationUnitOfWork
+from reconciliation.domain.matching import Discrepancy, LineResult, reconcile, reference_keys
+from reconciliation.statements.lines import StatementLine
+from shared.events.contracts import DiscrepanciesFound, FoundDiscrepancy
+
+
+@dataclass(slots=True)
+class Rematch:
+    """The fresh lines' results in their order, and the discrepancies this run found for the first time."""
+
+    fresh: list[LineResult] = field(default_factory=list)
+    found: list[FoundDiscrepancy] = field(default_factory=list)
+    line_outcomes: Counter[str] = field(default_factory=Counter)
+
+
+def rematch(
+    uow: ReconciliationUnitOfWork,
+    *,
+    instruction_ids: Iterable[str] = (),
+    providers: Iterable[str] = (),
+    fresh: Sequence[StatementLine] = (),
+    fresh_statement: UUID | None = None,
+) -> Rematch:
+    """Re-run matching for the given expectations (and those of `providers`), with the fresh lines if any.
+
+    Fresh lines are not stored yet: the caller stores them with the results returned. Publishes
+    `discrepancies.found` for the discrepancies seen for the first time.
+    """
+    ids = set(instruction_ids)
+    ids.update(
+        uow.expectations.referenced_by(
+            {ref for line in fresh for ref in (line.our_ref, line.provider_ref) if ref}
+        )
+    )
+    ids.update(uow.expectations.ids_of_providers(set(providers)))
+    stored = {item.expectation.instruction_id: item for item in uow.expectations.load(ids)}
+    old_lines = uow.statements.lines_referencing(
+        reference_keys(item.expectation for item in stored.values()), excluding=fresh_statement
+    )
+    # a stored line may name another instruction first: bring that one in so the line keeps its match
+    others = {
+        ref for _, line in old_lines for ref in (line.our_ref, line.provider_ref) if ref
+    } - reference_keys(item.expectation for item in stored.values())
+    extra = set(uow.expectations.referenced_by(others)) - stored.keys()
+    if extra:
+        stored.update({item.expectation.instruction_id: item for item in uow.expectations.load(extra)})
+        old_lines = uow.statements.lines_referencing(
+            reference_keys(item.expectation for item in stored.values()), excluding=fresh_statement
+        )
+    if not stored and not fresh:
+        return Rematch()
+    keys: list[LineKey | None] = [key for key, _ in old_lines]
+    lines = [line for _, line in old_lines]
+    keys.extend([None] * len(fresh))
+    lines.extend(fresh)
+    result = reconcile(
+        [item.expectation for item in stored.values()],
+        lines,
+        fundings=uow.accounts.fundings(),
+        settled_through=uow.statements.settled_through(),
+    )
+    outcome = Rematch()
+    old_results = [(key, line) for key, line in zip(keys, result.lines, strict=True) if key is not None]
+    outcome.fresh = result.lines[len(old_lines) :]
+    outcome.line_outcomes = Counter(line.outcome.value for line in outcome.fresh)
+    uow.statements.save_line_outcomes(old_results)
+    uow.expectations.save_outcomes(
+        [
+            (item.expectation.instruction_id, item.outcome.value, item.settled_amount)
+            for item in result.instructions
+            if _changed(stored[item.expectation.instruction_id], item.outcome.value, item.settled_amount)
+        ]
+    )
+    subjects: dict[str, tuple[Discrepancy | None, tuple[object, ...]]] = {}
+    for item in result.instructions:
+        cycle_id = stored[item.expectation.instruction_id].cycle_id
+        subjects[f"instruction:{item.expectation.instruction_id}"] = (
+            item.discrepancy,
+            (cycle_id, item.expectation.instruction_id, None, None),
+        )
+    for key, line_result in old_results:
+        subjects[f"line:{key[0]}:{key[1]}"] = (
+            line_result.discrepancy,
+            (None, line_result.reference, key[0], key[1]),
+        )
+    if fresh_statement is not None:
+        for position, line_result in enumerate(outcome.fresh):
+            subjects[f"line:{fresh_statement}:{position}"] = (
+                line_result.discrepancy,
+                (_cycle_of(stored, line_result.reference), line_result.reference, fresh_statement, position),
+            )
+    outcome.found = _record_discrepancies(uow, subjects)
+    if outcome.found:
+        uow.publish(
+            DiscrepanciesFound(items=outcome.found),
+            subject=str(fresh_statement or outcome.found[0].discrepancy_id),
+        )
+    return outcome
+
+
+def _changed(before: StoredExpectation, outcome: str, settled_amount: int) -> bool:
+    return not before.judged or (before.outcome.value, before.settled_amount) != (outcome, settled_amount)
+
+
+def _cycle_of(stored: dict[str, StoredExpectation], reference: str | None) -> UUID | None:
+    item = stored.get(reference) if reference else None
+    return item.cycle_id if item else None
+
+
+def _record_discrepancies(
+    uow: ReconciliationUnitOfWork, subjects: dict[str, tuple[Discrepancy | None, tuple[object, ...]]]
+) -> list[FoundDiscrepancy]:
+    current = {subject: found.category for subject, (found, _) in subjects.items() if found is not None}
+    superseded = [
+        (identifier, f"superseded: a later match no longer finds {category}")
+        for identifier, subject, category in uow.discrepancies.open_of(list(subjects))
+        if current.get(subject) != category
+    ]
+    uow.discrepancies.supersede(superseded)
+    rows = []
+    for subject, (found, (cycle_id, instruction_id, statement_id, position)) in subjects.items():
+        if found is None:
+            continue
+        rows.append(
+            (
+                uuid4(),
+                subject,
+                found.category,
+                cycle_id,
+                instruction_id,
+                statement_id,
+                position,
+                found.severity.value,
+                found.amount_at_stake,
+                found.suggested_action,
+                "open",
+            )
+        )
+    new = uow.discrepancies.add_new(rows)
+    return [
+        FoundDiscrepancy(
+            discrepancy_id=row[0],
+            cycle_id=row[3],
+            instruction_id=row[4],
+            category=row[2],
+            severity=row[7],
+            amount_at_stake=row[8],
+            suggested_action=row[9],
+        )
+        for row in rows
+        if row[0] in new
+    ]
