@@ -135,7 +135,7 @@ def deadletters() -> None:
     """Events a consumer parked because they could never succeed."""
 
 
-SERVICES = click.Choice(["payments", "reconciliation"])
+SERVICES = click.Choice(["enrolment", "payments", "reconciliation"])
 
 
 @deadletters.command("list")
@@ -189,6 +189,18 @@ def demo(households: int) -> None:
     from filet.demo import run_demo
 
     sys.exit(run_demo(households=households, data_dir=Path(Settings().data_dir)))
+
+
+def _register_service_commands() -> None:
+    from filet.enrolment_commands import households
+    from filet.reconciliation_commands import audit, statements
+
+    main.add_command(households)
+    main.add_command(statements)
+    main.add_command(audit)
+
+
+_register_service_commands()
 
 
 if __name__ == "__main__":

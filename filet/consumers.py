@@ -9,12 +9,15 @@ from shared.settings import Settings
 
 
 def inbox_for(service: str, engine: Engine, settings: Settings) -> Inbox:
+    from enrolment import consumer as enrolment_consumer
+    from enrolment.service import ENROLMENT
     from payments import consumer as payments_consumer
     from payments.service import PAYMENTS
     from reconciliation import consumer as reconciliation_consumer
     from reconciliation.service import RECONCILIATION
 
     consumers = {
+        "enrolment": (ENROLMENT, enrolment_consumer.HANDLERS),
         "payments": (PAYMENTS, payments_consumer.HANDLERS),
         "reconciliation": (RECONCILIATION, reconciliation_consumer.HANDLERS),
     }

@@ -52,14 +52,22 @@ class Process:
     module: str
     port: int | None = None
     health_path: str = "/healthz"
+    arguments: tuple[str, ...] = ()
 
 
 def processes(ports: dict[str, int]) -> list[Process]:
     """Every long-running process of the system, with the port of those that serve HTTP."""
     return [
-        Process("simulator", "simulator", ports["simulator"], health_path="/gsma/heartbeat"),
+        Process(
+            "simulator",
+            "simulator",
+            ports["simulator"],
+            health_path="/gsma/heartbeat",
+            arguments=("--wave-webhook-url", f"http://127.0.0.1:{ports['payments']}/v1/callbacks/wave"),
+        ),
         Process("enrolment-api", "enrolment.api.app", ports["enrolment"]),
         Process("enrolment-relay", "enrolment.relay"),
+        Process("enrolment-consumer", "enrolment.consumer"),
         Process("payments-api", "payments.api.app", ports["payments"]),
         Process("payments-relay", "payments.relay"),
         Process("payments-consumer", "payments.consumer"),
@@ -141,6 +149,7 @@ class Stack:
             argv = [sys.executable, "-m", process.module]
             if process.port is not None:
                 argv += ["--port", str(process.port)]
+            argv += process.arguments
             self.supervisor.start(process.name, argv, env=env)
         self._wait_healthy(timeout)
 
