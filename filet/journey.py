@@ -1,0 +1,208 @@
+"""The whole journey over the public HTTP APIs: register, enrol, pay, reconcile (the demo and the e2e tests).
+
+Every step is a call a payment operator, an approver or an auditor makes; nothing here reads a database.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+Progress = Callable[[str, int, int], None]
+TERMINAL_STATES = ("SUCCEEDED", "FAILED", "REJECTED", "CANCELLED", "REVERSED")
+
+
+class JourneyError(RuntimeError):
+    """A step did not end as it should; the message says which and why."""
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass
+class Journey:
+    urls: dict[str, str]
+    tokens: dict[str, str]
+    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60))
+    progress: Progress = _quiet
+
+    # --- plumbing ----------------------------------------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        *,
+        as_: str = "operator",
+        expect: Iterable[int] = (200, 201, 202),
+        **options: Any,
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[as_]}", **options.pop("headers", {})}
+        answer = self.client.request(method, f"{self.urls[service]}{path}", headers=headers, **options)
+        if answer.status_code not in set(expect):
+            raise JourneyError(f"{method} {service}{path} answered {answer.status_code}: {answer.text[:500]}")
+        if not answer.content:
+            return None
+        if answer.headers.get("content-type", "").startswith("application/json"):
+            return answer.json()
+        return answer.content
+
+    def wait(self, what: str, done: Callable[[], bool], *, timeout: float = 300, every: float = 0.25) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if done():
+                return
+            time.sleep(every)
+        raise JourneyError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+    # --- enrolment ---------------------------------------------------------------------------------------
+
+    def import_households(self, csv_file: Path) -> dict[str, Any]:
+        """Upload an RSU file as an import job and follow it to its end; returns the job with its counts."""
+        job = self.call(
+            "POST",
+            "enrolment",
+            "/v1/household-imports",
+            content=csv_file.read_bytes(),
+            headers={"Content-Type": "text/csv", "Idempotency-Key": f"import-{csv_file.stat().st_mtime_ns}"},
+        )
+        state: dict[str, Any] = job
+
+        def finished() -> bool:
+            nonlocal state
+            state = self.call(
+                "GET", "enrolment", f"/v1/household-imports/{job['id']}?limit=20&outcome=rejected"
+            )
+            self.progress("import", state["rows_done"], state["rows_total"] or 0)
+            return state["status"] in ("completed", "failed", "rolled_back")
+
+        self.wait("the household import", finished, timeout=600)
+        if state["status"] != "completed":
+            raise JourneyError(f"the import ended {state['status']}: {state.get('error')}")
+        return state
+
+    def create_programme(self, body: dict[str, Any]) -> dict[str, Any]:
+        existing = self.call("GET", "enrolment", "/v1/programmes", as_="auditor")
+        for programme in existing:
+            if programme["code"] == body["code"]:
+                return dict(programme)
+        return dict(self.call("POST", "enrolment", "/v1/programmes", json=body))
+
+    def enrol(
+        self, programme: str, *, filter: dict[str, Any], temporary: dict[str, Any] | None = None
+    ) -> int:
+        body: dict[str, Any] = {"programme": programme, "filter": filter}
+        if temporary:
+            body["temporary"] = temporary
+        return int(self.call("POST", "enrolment", "/v1/enrolments", json=body)["enrolled"])
+
+    def move(self, programme: str, status: str, action: str, **extra: Any) -> int:
+        """Move every enrolment of `programme` in `status` (bulk transition); returns how many moved."""
+        body = {"action": action, "selection": {"programme": programme, "status": status}, **extra}
+        return int(self.call("POST", "enrolment", "/v1/enrolments/transitions", json=body)["moved"])
+
+    def validate_and_activate(self, programme: str, *, who: str, where: str) -> int:
+        self.move(programme, "registered", "target")
+        self.move(
+            programme,
+            "targeted",
+            "validate",
+            validation={"who": who, "when": datetime.now(UTC).isoformat(), "where": where},
+        )
+        return self.move(programme, "validated", "activate")
+
+    def overlaps(self) -> dict[str, Any]:
+        return dict(self.call("GET", "enrolment", "/v1/reports/overlaps", as_="auditor"))
+
+    # --- payments ----------------------------------------------------------------------------------------
+
+    def define_scheme(self, body: dict[str, Any]) -> None:
+        schemes = self.call("GET", "payments", "/v1/schemes", as_="auditor")
+        if not any(scheme["programme_code"] == body["programme_code"] for scheme in schemes):
+            self.call("POST", "payments", "/v1/schemes", json=body)
+
+    def wait_for_beneficiaries(self, programme: str, active: int, *, timeout: float = 300) -> None:
+        """Payments learns enrolments only from events: wait until its projection has them all."""
+
+        def arrived() -> bool:
+            summary = self.call("GET", "payments", f"/v1/programmes/{programme}/memberships", as_="auditor")
+            self.progress(f"events → payments ({programme})", summary["active"], active)
+            return int(summary["active"]) >= active
+
+        self.wait(
+            f"payments to learn the {active} active households of {programme}", arrived, timeout=timeout
+        )
+
+    def run_cycle(
+        self,
+        programme: str,
+        period: str,
+        *,
+        funding_line: str,
+        top_ups: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        refocus: dict[str, Any] | None = None,
+        piggyback_of: str | None = None,
+    ) -> dict[str, Any]:
+        """Create, top up, submit (operator), approve (a second person, approver), release (operator)."""
+        body: dict[str, Any] = {"programme_code": programme, "period": period, "funding_line": funding_line}
+        if refocus:
+            body["refocus"] = refocus
+        if piggyback_of:
+            body["piggyback_of"] = piggyback_of
+        cycle = self.call(
+            "POST", "payments", "/v1/cycles", json=body, headers={"Idempotency-Key": f"{programme}-{period}"}
+        )
+        for top_up in top_ups:
+            self.call("POST", "payments", f"/v1/cycles/{cycle['id']}/top-ups", json=top_up)
+        self.call("POST", "payments", f"/v1/cycles/{cycle['id']}/submission")
+        self.call("POST", "payments", f"/v1/cycles/{cycle['id']}/approval", as_="approver")
+        return dict(self.call("POST", "payments", f"/v1/cycles/{cycle['id']}/release"))
+
+    def cycle(self, cycle_id: str) -> dict[str, Any]:
+        return dict(self.call("GET", "payments", f"/v1/cycles/{cycle_id}", as_="auditor"))
+
+    def wait_until_paid(self, cycle_id: str, *, timeout: float = 900) -> dict[str, Any]:
+        """Follow the dispatcher and the callbacks until every payment of the cycle is terminal."""
+        state: dict[str, Any] = {}
+
+        def closed() -> bool:
+            nonlocal state
+            state = self.cycle(cycle_id)
+            summary = state["summary"]
+            by_state = summary.get("by_state", {})
+            terminal = sum(int(by_state.get(s, {}).get("count", 0)) for s in TERMINAL_STATES)
+            self.progress("payments", terminal, int(summary["total"]["count"]))
+            return bool(state["state"] == "closed")
+
+        self.wait("every payment to be terminal", closed, timeout=timeout, every=0.5)
+        return state
+
+    # --- reconciliation ----------------------------------------------------------------------------------
+
+    def import_statement(self, body: bytes, *, content_type: str) -> dict[str, Any]:
+        return dict(
+            self.call(
+                "POST",
+                "reconciliation",
+                "/v1/statements",
+                content=body,
+                headers={"Content-Type": content_type},
+            )
+        )
+
+    def reconciliation(self, cycle_id: str) -> dict[str, Any]:
+        return dict(
+            self.call("GET", "reconciliation", f"/v1/cycles/{cycle_id}/reconciliation", as_="auditor")
+        )
+
+    def report(self, cycle_id: str, extension: str, *, as_: str = "auditor") -> bytes:
+        content = self.call("GET", "reconciliation", f"/v1/cycles/{cycle_id}/report.{extension}", as_=as_)
+        return content if isinstance(content, bytes) else str(content).encode()
