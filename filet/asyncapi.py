@@ -6,6 +6,15 @@ from typing import Any
 
 from shared.events.catalogue import CATALOGUE, Topic, topic_name
 
+CONSUMERS_OF_TOPIC = {
+    Topic.HOUSEHOLDS: "payments, reconciliation",
+    Topic.ENROLMENTS: "payments",
+    Topic.AUDIT: "reconciliation",
+    Topic.CYCLES: "enrolment, reconciliation",
+    Topic.PAYMENTS: "reconciliation",
+    Topic.VOUCHERS: "reconciliation",
+    Topic.RECONCILIATION: "none yet (for other systems)",
+}
 SERVICES_OF_TOPIC = {
     Topic.HOUSEHOLDS: "enrolment",
     Topic.ENROLMENTS: "enrolment",
@@ -25,7 +34,8 @@ def document(prefix: str = "filet") -> dict[str, Any]:
         specs = [spec for spec in CATALOGUE if spec.topic is topic]
         channels[topic.name.lower()] = {
             "address": topic_name(prefix, topic),
-            "description": f"Published by {SERVICES_OF_TOPIC[topic]}. Kafka key: the aggregate id (the event's subject).",
+            "description": f"Published by {SERVICES_OF_TOPIC[topic]}; consumed by {CONSUMERS_OF_TOPIC[topic]}. "
+            "Kafka key: the aggregate id (the event's subject).",
             "messages": {
                 spec.event_type.replace(".", "_"): {
                     "$ref": f"#/components/messages/{spec.event_type.replace('.', '_')}"
