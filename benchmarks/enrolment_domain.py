@@ -1,6 +1,6 @@
 """Times the import reader and the duplicate index over a generated RSU file, and scores them on its truth.
 
-    python benchmarks/rsu_file.py --households 200000 --out /tmp/rsu.csv
+    python -m filet.registry_sample --households 200000 --out /tmp/rsu.csv
     python benchmarks/enrolment_domain.py /tmp/rsu.csv
 
 Two passes over the file: parsing alone (its peak RSS shows the reader does not hold the file), then
@@ -45,7 +45,7 @@ class Clock:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("csv", type=Path, help="a file written by benchmarks/rsu_file.py (truth alongside)")
+    parser.add_argument("csv", type=Path, help="a file written by filet.registry_sample (truth alongside)")
     path = parser.parse_args().csv
     truth = json.loads(path.with_suffix(".truth.json").read_text(encoding="utf-8"))
     print(f"{path}: {path.stat().st_size / 1e6:.1f} MB, peak RSS before reading {peak_rss_mb():.0f} MB")

@@ -2,7 +2,7 @@
 
     python benchmarks/enrolment_import.py [--households 200000] [--file /tmp/rsu.csv]
 
-Generates the file with benchmarks/rsu_file.py (unless --file names one with its truth alongside), starts an
+Generates the file with filet.registry_sample (unless --file names one with its truth alongside), starts an
 embedded PostgreSQL (or uses DATABASE_URL) with a fresh database and the enrolment API under uvicorn in a
 child process on a free port, posts the file to `POST /v1/household-imports` and follows the job until it
 finishes. Prints import+dedup seconds (from the POST to the job's end), rows/s, the API process's peak RSS,
@@ -59,7 +59,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--households", type=int, default=200_000)
-    parser.add_argument("--file", type=Path, help="an RSU file written by rsu_file.py (generated if absent)")
+    parser.add_argument(
+        "--file", type=Path, help="an RSU file written by filet.registry_sample (generated if absent)"
+    )
     args = parser.parse_args()
 
     path: Path = args.file or Path(tempfile.mkdtemp(prefix="filet-bench-rsu-")) / "rsu.csv"
@@ -67,7 +69,8 @@ def main() -> None:
         subprocess.run(
             [
                 sys.executable,
-                str(HERE / "rsu_file.py"),
+                "-m",
+                "filet.registry_sample",
                 "--households",
                 str(args.households),
                 "--out",

@@ -1,6 +1,6 @@
 """Writes a seeded RSU-like household CSV with planted duplicates and bad rows, and its ground truth.
 
-    python benchmarks/rsu_file.py --households 200000 --out /tmp/rsu.csv
+    python -m filet.registry_sample --households 200000 --out /tmp/rsu.csv
 
 The CSV has French headers and ";" as delimiter; households live in real regions, cercles and communes
 (about fifty per village, as in a rural commune). Planted among them, with the row they copy:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 import pytest
 
 from enrolment.domain.households import Household, parse_household
+from filet.registry_sample import generate
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -56,8 +55,7 @@ def household() -> HouseholdBuilder:
 
 @pytest.fixture(scope="session")
 def generated_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """5,000 rows written by benchmarks/rsu_file.py, and their ground truth."""
+    """5,000 rows written by filet.registry_sample, and their ground truth."""
     out = tmp_path_factory.mktemp("rsu") / "rsu.csv"
-    script = ROOT / "benchmarks" / "rsu_file.py"
-    subprocess.run([sys.executable, str(script), "--households", "5000", "--out", str(out)], check=True)
+    generate(5000, out, seed=2026, duplicate_percent=3, bad_percent=1)
     return out, json.loads(out.with_suffix(".truth.json").read_text(encoding="utf-8"))
