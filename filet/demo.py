@@ -1,31 +1,34 @@
-"""`make demo`: the whole system on the embedded default, and a household flowing through it."""
+"""`make demo`: the whole system on the embedded default, and one quarter of Jigisemejiri paid and reconciled.
+
+Runs in a fresh workspace (`.filet/demo/`, wiped at the start), so running it again works.
+"""
 
 from __future__ import annotations
 
 import shutil
 import time
-import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from filet.embedded import EmbeddedError
+from filet.journey import Journey, JourneyError
 from filet.processes import kill_tree_on_exit
+from filet.registry_sample import generate
 from filet.stack import Stack
 from shared.settings import Settings
 
 console = Console(highlight=False)
 
-VILLAGES = [
-    ("Kayes", "Kita", "Kita", "Sébékoro"),
-    ("Koulikoro", "Kati", "Kati", "Sanankoroba"),
-    ("Sikasso", "Koutiala", "Koutiala", "Zébala"),
-    ("Ségou", "San", "San", "Sienso"),
-    ("Mopti", "Djenné", "Djenné", "Sofara"),
-    ("Gao", "Gao", "Gao", "Gadeye"),
-]
+SOUTH = ["Kayes", "Koulikoro", "Sikasso", "Ségou", "Mopti"]
+NORTH = ["Gao", "Tombouctou"]
+JIGISEMEJIRI = "JIGISEMEJIRI"
+CADRE_COMMUN = "CADRE_COMMUN"
+PERIOD = "2026-Q1"
 
 
 def run_demo(*, households: int, data_dir: Path) -> int:
@@ -34,14 +37,17 @@ def run_demo(*, households: int, data_dir: Path) -> int:
     shutil.rmtree(workspace, ignore_errors=True)  # a fresh workspace every run: running it again works
     stack = Stack(Settings(), workspace)
     kill_tree_on_exit()
+    started = time.monotonic()
     try:
         with console.status("starting PostgreSQL, the broker, three services and the provider simulator …"):
-            started = time.monotonic()
             stack.start()
-        console.print(f"[green]✓[/] system up in {time.monotonic() - started:.1f} s  (workspace {workspace})")
-        return _household_journey(stack, households)
-    except EmbeddedError as error:
+        console.print(f"[green]✓[/] system up in {time.monotonic() - started:.0f} s  (workspace {workspace})")
+        _journey(stack, households, workspace)
+        console.print(f"\n[green]✓ demo finished in {time.monotonic() - started:.0f} s[/]")
+        return 0
+    except (EmbeddedError, JourneyError) as error:
         console.print(f"[red]demo failed:[/] {error}")
+        console.print(f"process logs: {workspace / 'logs'}")
         return 1
     except KeyboardInterrupt:
         console.print("interrupted")
@@ -52,69 +58,174 @@ def run_demo(*, households: int, data_dir: Path) -> int:
         console.print("[green]✓[/] stopped")
 
 
-def _household_journey(stack: Stack, households: int) -> int:
-    operator = {"Authorization": f"Bearer {stack.tokens['operator']}"}
-    auditor = {"Authorization": f"Bearer {stack.tokens['auditor']}"}
-    registered: dict[str, float] = {}
-    with httpx.Client(timeout=10) as client:
-        for n in range(households):
-            region, cercle, commune, village = VILLAGES[n % len(VILLAGES)]
-            body = {
-                "rsu_id": f"RSU-DEMO-{uuid.uuid4().hex[:8].upper()}",
-                "head_name": f"Ménage démo {n + 1}",
-                "size": 3 + n % 6,
-                "region": region,
-                "cercle": cercle,
-                "commune": commune,
-                "village": village,
-                "msisdn": f"+2237{n % 10}{n:06d}"[:12],
-                "operator": "orange",
-            }
-            answer = client.post(
-                f"{stack.url('enrolment')}/v1/households",
-                json=body,
-                headers={**operator, "Idempotency-Key": str(body["rsu_id"])},
-            )
-            answer.raise_for_status()
-            registered[answer.json()["id"]] = time.monotonic()
-        console.print(
-            f"[green]✓[/] enrolment registered {households} household(s): household.registered → outbox"
+def _journey(stack: Stack, households: int, workspace: Path) -> None:
+    urls = {name: stack.url(name) for name in ("enrolment", "payments", "reconciliation", "simulator")}
+    with Progress(
+        TextColumn("{task.description:<38}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bars:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total or None)
+            bars.update(tasks[stage], completed=done, total=total or None)
+
+        journey = Journey(urls, stack.tokens, progress=progress)
+        _register(journey, households, workspace, bars)
+        _enrol(journey, bars)
+        cycle = _pay(journey, stack, bars)
+    _reconcile(journey, stack, cycle, workspace)
+
+
+def _step(title: str) -> None:
+    console.rule(f"[bold]{title}")
+
+
+def _register(journey: Journey, households: int, workspace: Path, bars: Progress) -> None:
+    _step(f"1. The social registry: {households:,} households from an RSU file")
+    registry = workspace / "rsu.csv"
+    truth = generate(households, registry, seed=2026, duplicate_percent=3, bad_percent=1)
+    bars.console.print(
+        f"generated {registry.name}: {households:,} rows over Mali's regions, with "
+        f"{len(truth['duplicates'])} planted duplicates and {len(truth['bad'])} bad rows"
+    )
+    job = journey.import_households(registry)
+    report = Table(title="import report", show_header=False)
+    for label, key in (("rows", "rows_done"), ("accepted", "accepted"), ("rejected", "rejected")):
+        report.add_row(label, f"{job[key]:,}")
+    report.add_row("possible duplicates (review queue)", f"{job['duplicates']:,}")
+    bars.console.print(report)
+    for row in job["rows"][:3]:
+        bars.console.print(f"  rejected row {row['row_number']}: {row.get('field')} — {row.get('reason')}")
+
+
+def _enrol(journey: Journey, bars: Progress) -> None:
+    _step("2. Programmes, targeting and community validation")
+    journey.create_programme(
+        {
+            "code": JIGISEMEJIRI,
+            "name": "Jigisemejiri — filets sociaux",
+            "zone": [{"region": region} for region in SOUTH],
+            "duration_months": 36,
+            "targeting_method": "pmt",
+        }
+    )
+    journey.create_programme(
+        {
+            "code": CADRE_COMMUN,
+            "name": "Cadre commun — transferts saisonniers (nord)",
+            "zone": [{"region": region} for region in NORTH],
+            "duration_months": 12,
+            "targeting_method": "hea",
+        }
+    )
+    for region in SOUTH:
+        journey.enrol(JIGISEMEJIRI, filter={"region": region, "max_pmt_score": 4000})
+    for region in NORTH:
+        journey.enrol(CADRE_COMMUN, filter={"region": region, "hea_categories": ["very_poor", "poor"]})
+    active_j = journey.validate_and_activate(
+        JIGISEMEJIRI, who="comités villageois", where="assemblées villageoises des communes"
+    )
+    active_c = journey.validate_and_activate(
+        CADRE_COMMUN, who="comités de ciblage communautaire", where="assemblées de village, Gao et Tombouctou"
+    )
+    bars.console.print(f"Jigisemejiri (PMT ≤ 40.00, south): {active_j:,} households active after validation")
+    bars.console.print(f"cadre commun (HEA very poor/poor, north): {active_c:,} households active")
+
+    _step("3. A flood in Mopti: temporary enrolment (horizontal) and a top-up (vertical)")
+    flood = journey.call("GET", "enrolment", "/v1/households?region=Mopti&limit=1", as_="auditor")["items"]
+    communes = sorted({flood[0]["commune"]}) if flood else []
+    temporary = 0
+    for commune in communes:
+        temporary += journey.enrol(
+            JIGISEMEJIRI,
+            filter={"region": "Mopti", "commune": commune},
+            temporary={"shock": "inondations Mopti 2026", "max_cycles": 2},
         )
-        arrivals = _wait_for_projections(client, stack, registered, auditor)
-    table = Table(title="household.registered: enrolment → Kafka → payments and reconciliation")
-    table.add_column("household")
-    table.add_column("payments (beneficiary)", justify="right")
-    table.add_column("reconciliation (payee)", justify="right")
-    for household_id, (to_payments, to_reconciliation) in list(arrivals.items())[:10]:
-        table.add_row(household_id, f"{to_payments * 1000:.0f} ms", f"{to_reconciliation * 1000:.0f} ms")
-    console.print(table)
-    missing = households - len(arrivals)
-    if missing:
-        console.print(f"[red]✗ {missing} household(s) did not arrive[/]")
-        return 1
-    console.print("[green]✓[/] every household reached both services, through the broker only")
-    return 0
+    journey.validate_and_activate(
+        JIGISEMEJIRI, who="comité de crise", where="mairie de " + ", ".join(communes)
+    )
+    bars.console.print(
+        f"flooded communes {', '.join(communes)}: {temporary} households enrolled for 2 cycles"
+    )
+    overlaps = journey.overlaps()
+    bars.console.print(f"overlap Jigisemejiri × cadre commun: {overlaps['households']} households")
+    journey.flood_communes = communes  # type: ignore[attr-defined]
 
 
-def _wait_for_projections(
-    client: httpx.Client, stack: Stack, registered: dict[str, float], headers: dict[str, str]
-) -> dict[str, tuple[float, float]]:
-    arrivals: dict[str, tuple[float, float]] = {}
-    seen: dict[tuple[str, str], float] = {}
-    deadline = time.monotonic() + 60
-    with console.status("waiting for the events to be applied downstream …"):
-        while len(arrivals) < len(registered) and time.monotonic() < deadline:
-            for household_id, at in registered.items():
-                for service, path in (("payments", "beneficiaries"), ("reconciliation", "payees")):
-                    if (household_id, service) in seen:
-                        continue
-                    url = f"{stack.url(service)}/v1/{path}/{household_id}"
-                    if client.get(url, headers=headers).status_code == 200:
-                        seen[(household_id, service)] = time.monotonic() - at
-                if (household_id, "payments") in seen and (household_id, "reconciliation") in seen:
-                    arrivals[household_id] = (
-                        seen[(household_id, "payments")],
-                        seen[(household_id, "reconciliation")],
-                    )
-            time.sleep(0.05)
-    return arrivals
+def _pay(journey: Journey, stack: Stack, bars: Progress) -> str:
+    _step("4. Payments: a scheme, the quarterly cycle, maker–checker, release through the providers")
+    routing = {"orange": "gsma", "moov": "mtn", "other": "wave"}
+    journey.define_scheme(
+        {
+            "programme_code": JIGISEMEJIRI,
+            "reference_code": "J",
+            "first_period": PERIOD,
+            "modality": "mobile_money",
+            "basis": {"kind": "monthly_rate", "monthly_amount": 10_000, "every_months": 3},
+            "cycles": 12,
+            "routing": routing,
+        }
+    )
+    enrolled = journey.call("GET", "enrolment", f"/v1/programmes/{JIGISEMEJIRI}", as_="auditor")["enrolled"]
+    journey.wait_for_beneficiaries(JIGISEMEJIRI, enrolled)
+    httpx.patch(
+        f"{stack.url('simulator')}/_admin/behaviour",
+        json={
+            "all": {
+                "failures": {"RECIPIENT_NOT_FOUND": 0.02},
+                "duplicate_callbacks": 0.05,
+                "late_callbacks": {"rate": 0.05, "delay_ms": 2000},
+                "reversals": {"rate": 0.005, "delay_ms": 500},
+            }
+        },
+        timeout=10,
+    ).raise_for_status()
+    communes = getattr(journey, "flood_communes", [])
+    top_ups = [{"area": {"communes": communes}, "multiplier_percent": 150}] if communes else []
+    cycle = journey.run_cycle(JIGISEMEJIRI, PERIOD, funding_line="IDA — Jigisemejiri 2026", top_ups=top_ups)
+    planned = cycle["summary"]["total"]
+    bars.console.print(
+        f"cycle {PERIOD}: {planned['count']:,} payments, {planned['amount']:,} XOF; "
+        f"created by operator, approved by approver, released"
+    )
+    final = journey.wait_until_paid(cycle["id"])
+    table = Table(title=f"Jigisemejiri {PERIOD}: payments by state")
+    table.add_column("state")
+    table.add_column("count", justify="right")
+    table.add_column("XOF", justify="right")
+    for state, figures in sorted(final["summary"]["by_state"].items()):
+        table.add_row(state, f"{figures['count']:,}", f"{figures['amount']:,}")
+    bars.console.print(table)
+    return str(cycle["id"])
+
+
+def _reconcile(journey: Journey, stack: Stack, cycle_id: str, workspace: Path) -> None:
+    _step("5. Reconciliation against what the providers really did")
+    simulator = stack.url("simulator")
+    for dialect in ("gsma", "mtn", "wave"):
+        config = httpx.get(f"{simulator}/_admin/config", timeout=10).json()
+        account = config["accounts"][dialect]["id"]
+        journey.call(
+            "POST",
+            "reconciliation",
+            "/v1/accounts",
+            json={"account_id": account, "provider": dialect},
+            expect=(200, 201, 409),
+        )
+        camt = httpx.get(f"{simulator}/_admin/statements/camt053", params={"account": account}, timeout=60)
+        camt.raise_for_status()
+        imported = journey.import_statement(camt.content, content_type="application/xml")
+        console.print(f"camt.053 of {account}: {imported.get('lines', '?')} lines imported and matched")
+    summary = journey.reconciliation(cycle_id)
+    console.print_json(data=summary.get("total", summary))
+    reports = workspace / "reports"
+    reports.mkdir(exist_ok=True)
+    for extension in ("csv", "xlsx"):
+        path = reports / f"jigisemejiri-{PERIOD}.{extension}"
+        path.write_bytes(journey.report(cycle_id, extension))
+        console.print(f"[green]✓[/] auditor report written: {path}")

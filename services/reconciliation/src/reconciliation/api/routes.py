@@ -21,6 +21,8 @@ from reconciliation.api.dependencies import (
 )
 from reconciliation.api.exports import report_csv, report_xlsx
 from reconciliation.api.schemas import (
+    AccountIn,
+    AccountOut,
     AuditPageOut,
     DiscrepancyListOut,
     DiscrepancyOut,
@@ -33,6 +35,7 @@ from reconciliation.api.schemas import (
 from reconciliation.statements.lines import StatementFormat, StatementTooLarge
 from reconciliation.use_cases.chain_audit import verify_audit_chain
 from reconciliation.use_cases.import_statement import import_statement
+from reconciliation.use_cases.register_account import register_account
 from reconciliation.use_cases.report_cycle import cycle_report, cycle_summary
 from reconciliation.use_cases.resolve_discrepancy import resolve_discrepancy
 from shared.errors import NotFound
@@ -245,3 +248,21 @@ def get_audit_verification(user: Reader, uow: UnitOfWorkDep) -> dict[str, Any]:
         "seq": verdict.seq,
         "detail": verdict.detail or "every entry links to the one before and matches its hash",
     }
+
+
+@router.post("/accounts", status_code=201, response_model=AccountOut)
+def post_account(body: AccountIn, user: Operator, uow: UnitOfWorkDep, key: IdempotencyKey = None) -> Response:
+    """Make an account known: statements of accounts nobody registered are refused (422)."""
+
+    def work() -> tuple[int, AccountOut]:
+        register_account(uow, account_id=body.account_id, provider=body.provider, registered_by=user)
+        return 201, AccountOut(account_id=body.account_id.strip(), provider=body.provider.strip())
+
+    with uow:
+        return run_once(
+            uow,
+            principal=user,
+            key=key,
+            request_fingerprint=fingerprint("POST", "/v1/accounts", body),
+            work=work,
+        )

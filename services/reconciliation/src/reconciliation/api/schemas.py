@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CheckOut(BaseModel):
@@ -126,3 +126,17 @@ class VerificationOut(BaseModel):
     position: int | None
     seq: int | None
     detail: str
+
+
+class AccountIn(BaseModel):
+    """An account whose statements we accept: a provider's float wallet or a bank account (IBAN)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str = Field(min_length=1, max_length=64, examples=["MMAPI-FLOAT-0001"])
+    provider: str = Field(min_length=1, max_length=40, examples=["gsma"])
+
+
+class AccountOut(BaseModel):
+    account_id: str
+    provider: str
