@@ -1,15 +1,22 @@
-"""Release of an N-household cycle against the simulator, batch (GSMA) and one request per payment (MTN), and the
-callback endpoint's requests/s and p99 with one worker.
+"""Release of an N-household cycle against the simulator (GSMA batches, MTN one by one) and the callback inbox.
 
-    .venv/bin/python benchmarks/payments_release.py [--households 200000] [--callbacks-seconds 10]
+    .venv/bin/python benchmarks/payments_release.py [--parts release,callbacks] [--households 200000]
+        [--callbacks 20000] [--concurrency 32] [--durable]
 
-Embedded PostgreSQL (fast and unsafe) unless DATABASE_URL is set; simulator, payments API and dispatcher run as
-separate processes so each one's CPU and peak RSS can be read from /proc.
+`callbacks`: signed Wave webhooks (distinct events about existing payments) against the payments API, one uvicorn
+worker in its own process, from a load generator in another process (`count` requests, `concurrency` keep-alive
+connections, loopback): requests/s, p50, p99. Then the inbox they filled is applied by `process_pending_callbacks`
+(as the dispatcher's callback loop does): callbacks applied per second.
+
+Embedded PostgreSQL (fast and unsafe: fsync and synchronous_commit off, unless `--durable`) unless DATABASE_URL is
+set; simulator, payments API, dispatcher and load generator run as separate processes, so each one's CPU and peak
+RSS can be read from /proc.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import hmac
 import json
@@ -20,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -163,68 +170,208 @@ def run_release(
     }
 
 
-def callbacks(api_url: str, engine: Engine, seconds: float) -> dict[str, Any]:
-    """Signed Wave callbacks (distinct events, existing references) from 8 client threads for `seconds`."""
-    with engine.connect() as conn:
-        rows = conn.execute(text('SELECT reference, amount FROM "payments".payment LIMIT 50000')).all()
-    latencies: list[float] = []
-    deadline = time.monotonic() + seconds
+def prepare_wave_payments(
+    engine: Engine, api: httpx.Client, tokens: dict[str, str], count: int
+) -> list[tuple[str, int]]:
+    """`count` Wave payments released and marked SUBMITTED (what providers call back about)."""
+    seed(engine, count, "other", "WAVE")
+    maker, checker = ({"Authorization": f"Bearer {tokens[name]}"} for name in ("maker", "checker"))
+    scheme = {
+        "programme_code": "WAVE",
+        "reference_code": "W",
+        "first_period": "2026-Q1",
+        "modality": "mobile_money",
+        "basis": {"kind": "monthly_rate", "monthly_amount": 10_000, "every_months": 3},
+        "cycles": 12,
+        "routing": {"other": "wave"},
+    }
+    assert api.post("/v1/schemes", json=scheme, headers=maker).status_code == 201
+    created = api.post(
+        "/v1/cycles", json={"programme_code": "WAVE", "period": "2026-Q1", "funding_line": "F"}, headers=maker
+    )
+    assert created.status_code == 201, created.text
+    cycle_id = created.json()["id"]
+    api.post(f"/v1/cycles/{cycle_id}/submission", headers=maker)
+    api.post(f"/v1/cycles/{cycle_id}/approval", headers=checker)
+    assert api.post(f"/v1/cycles/{cycle_id}/release", headers=maker).status_code == 202
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE \"payments\".payment SET state = 'SUBMITTED' WHERE cycle_id = :c"), {"c": cycle_id}
+        )
+        rows = conn.execute(
+            text('SELECT reference, amount FROM "payments".payment WHERE cycle_id = :c ORDER BY reference'),
+            {"c": cycle_id},
+        ).all()
+    return [(str(reference), int(amount)) for reference, amount in rows]
 
-    def worker(offset: int) -> None:
-        with httpx.Client(base_url=api_url, timeout=10, trust_env=False) as client:
-            index = offset
-            while time.monotonic() < deadline:
-                reference, amount = rows[index % len(rows)]
-                body = json.dumps(
-                    {
-                        "id": f"EV_{uuid.uuid4().hex}",
-                        "type": "payout.succeeded",
-                        "data": {
-                            "id": f"pt-{index}",
-                            "currency": "XOF",
-                            "receive_amount": str(amount),
-                            "client_reference": reference,
-                            "status": "succeeded",
-                            "timestamp": "2026-01-01T00:00:00Z",
-                        },
-                    }
-                ).encode()
-                stamp = str(int(time.time()))
-                signature = hmac.new(SECRET.encode(), stamp.encode() + body, hashlib.sha256).hexdigest()
+
+def run_callbacks(
+    engine: Engine,
+    api: httpx.Client,
+    tokens: dict[str, str],
+    api_url: str,
+    api_pid: int,
+    *,
+    count: int,
+    concurrency: int,
+    work: Path,
+) -> dict[str, Any]:
+    """The receiving endpoint under load from another process, then the processing of what it kept."""
+    references = prepare_wave_payments(engine, api, tokens, count)
+    plan = work / "load.json"
+    plan.write_text(json.dumps({"url": api_url, "references": references, "concurrency": concurrency}))
+    with engine.begin() as conn:
+        conn.execute(text('DELETE FROM "payments".raw_callback'))
+    api_cpu = cpu_seconds(api_pid)
+    generator = subprocess.run(
+        [sys.executable, __file__, "--load", str(plan)], capture_output=True, check=True, timeout=900
+    )
+    receiving: dict[str, Any] = json.loads(generator.stdout)
+    receiving["api_cpu_ms_per_request"] = round(1000 * (cpu_seconds(api_pid) - api_cpu) / count, 3)
+    with engine.connect() as conn:
+        pending = conn.execute(
+            text('SELECT count(*) FROM "payments".raw_callback WHERE outcome IS NULL')
+        ).scalar_one()
+    receiving["pending_after"] = int(pending)
+    return {"receiving": receiving, "processing": run_processing(engine, int(pending))}
+
+
+def run_processing(engine: Engine, pending: int) -> dict[str, Any]:
+    """Apply the inbox with `process_pending_callbacks` in passes of 2,000, as the dispatcher does."""
+    from payments.service import unit_of_work_factory
+    from payments.use_cases.process_pending_callbacks import process_pending_callbacks
+    from shared.settings import Settings
+
+    factory = unit_of_work_factory(engine, Settings(topic_prefix="bench"))
+    started, cpu_started, done = time.perf_counter(), time.process_time(), 0
+    while True:
+        with factory() as uow:
+            settled = process_pending_callbacks(uow, limit=2000, wave_secrets=[SECRET])
+            uow.commit()
+        if not settled:
+            break
+        done += settled
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    with engine.connect() as conn:
+        outcomes: dict[str, int] = {
+            str(outcome): int(n)
+            for outcome, n in conn.execute(
+                text('SELECT outcome, count(*) FROM "payments".raw_callback GROUP BY outcome')
+            )
+        }
+    assert done == pending, (done, pending)
+    return {
+        "callbacks": done,
+        "seconds": round(elapsed, 2),
+        "callbacks_per_s": round(done / elapsed, 1),
+        "cpu_ms_per_callback": round(1000 * cpu / max(done, 1), 3),
+        "outcomes": outcomes,
+    }
+
+
+# --- the load generator (its own process) ---------------------------------------------------------------
+
+
+def load(plan_path: Path) -> None:
+    """Signed Wave webhooks over raw HTTP/1.1 keep-alive connections (a client far lighter than httpx)."""
+    plan = json.loads(plan_path.read_text())
+    url = httpx.URL(plan["url"])
+    host, port = url.host, url.port or 80
+    stamp = str(int(time.time()))
+    requests: list[bytes] = []
+    for index, (reference, amount) in enumerate(plan["references"]):
+        body = json.dumps(
+            {
+                "id": f"EV_{uuid.uuid4().hex}",
+                "type": "payout.succeeded",
+                "data": {
+                    "id": f"pt-{index}",
+                    "currency": "XOF",
+                    "receive_amount": str(amount),
+                    "client_reference": reference,
+                    "status": "succeeded",
+                    "timestamp": "2026-01-01T00:00:00Z",
+                },
+            }
+        ).encode()
+        signature = hmac.new(SECRET.encode(), stamp.encode() + body, hashlib.sha256).hexdigest()
+        head = (
+            f"POST /v1/callbacks/wave HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Wave-Signature: t={stamp},v1={signature}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        requests.append(head.encode() + body)
+    result = asyncio.run(_drive(host, port, requests, int(plan["concurrency"])))
+    print(json.dumps(result))
+
+
+async def _drive(host: str, port: int, requests: list[bytes], concurrency: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    cursor = iter(requests)
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            for request in cursor:
                 began = time.perf_counter()
-                client.post(
-                    "/v1/callbacks/wave",
-                    content=body,
-                    headers={"Wave-Signature": f"t={stamp},v1={signature}"},
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                length = next(
+                    (
+                        int(line.split(":", 1)[1])
+                        for line in lines
+                        if line.lower().startswith("content-length:")
+                    ),
+                    0,
                 )
+                if length:
+                    await reader.readexactly(length)
                 latencies.append(time.perf_counter() - began)
-                index += 8
+                statuses[int(lines[0].split()[1])] += 1
+        finally:
+            writer.close()
 
     began = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(worker, range(8)))
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
     elapsed = time.perf_counter() - began
     latencies.sort()
+    cpu = time.process_time()
     return {
         "requests": len(latencies),
+        "concurrency": concurrency,
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "seconds": round(elapsed, 2),
         "requests_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(1000 * statistics.median(latencies), 1),
-        "p99_ms": round(1000 * latencies[int(len(latencies) * 0.99) - 1], 1),
+        "p50_ms": round(1000 * statistics.median(latencies), 2),
+        "p99_ms": round(1000 * latencies[max(int(len(latencies) * 0.99) - 1, 0)], 2),
+        "max_ms": round(1000 * latencies[-1], 2),
+        "generator_cpu_s": round(cpu, 2),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--parts", default="release,callbacks", help="release, callbacks or both")
     parser.add_argument("--households", type=int, default=200_000)
-    parser.add_argument("--callbacks-seconds", type=float, default=10.0)
+    parser.add_argument("--callbacks", type=int, default=20_000, help="requests the load generator sends")
+    parser.add_argument("--concurrency", type=int, default=32, help="the load generator's connections")
+    parser.add_argument("--durable", action="store_true", help="embedded PostgreSQL with fsync on")
+    parser.add_argument("--load", type=Path, help=argparse.SUPPRESS)  # the load generator's own process
     args = parser.parse_args()
+    if args.load is not None:
+        load(args.load)
+        return
+    parts = set(args.parts.split(","))
     work = Path(tempfile.mkdtemp(prefix="filet-bench-pay-"))
     supervisor = Supervisor(work / "logs")
     processes: list[subprocess.Popen[bytes]] = []
     try:
         database_url = (
             os.environ.get("DATABASE_URL")
-            or EmbeddedPostgres(work / "pg", free_port(), supervisor, fast_and_unsafe=True).start()
+            or EmbeddedPostgres(
+                work / "pg", free_port(), supervisor, fast_and_unsafe=not args.durable
+            ).start()
         )
         engine = build_engine(database_url, pool_size=2)
         migrate_all(engine)
@@ -271,31 +418,43 @@ def main() -> None:
         )
         wait_http(f"http://127.0.0.1:{sim_port}/_admin/health")
         wait_http(f"{api_url}/healthz")
-        results: dict[str, Any] = {"households": args.households}
+        results: dict[str, Any] = {"durable_postgres": args.durable or "DATABASE_URL" in os.environ}
         with httpx.Client(base_url=api_url, timeout=3600, trust_env=False) as api:
-            results["batch_gsma"] = run_release(
-                engine,
-                api,
-                tokens,
-                env,
-                programme="BATCH",
-                code="B",
-                operator="orange",
-                households=args.households,
-                logs=work,
-            )
-            results["single_mtn"] = run_release(
-                engine,
-                api,
-                tokens,
-                env,
-                programme="SINGLE",
-                code="S",
-                operator="moov",
-                households=args.households,
-                logs=work,
-            )
-        results["callbacks_wave_one_worker"] = callbacks(api_url, engine, args.callbacks_seconds)
+            if "callbacks" in parts:
+                results["callbacks_wave_one_worker"] = run_callbacks(
+                    engine,
+                    api,
+                    tokens,
+                    api_url,
+                    processes[1].pid,
+                    count=args.callbacks,
+                    concurrency=args.concurrency,
+                    work=work,
+                )
+            if "release" in parts:
+                results["households"] = args.households
+                results["batch_gsma"] = run_release(
+                    engine,
+                    api,
+                    tokens,
+                    env,
+                    programme="BATCH",
+                    code="B",
+                    operator="orange",
+                    households=args.households,
+                    logs=work,
+                )
+                results["single_mtn"] = run_release(
+                    engine,
+                    api,
+                    tokens,
+                    env,
+                    programme="SINGLE",
+                    code="S",
+                    operator="moov",
+                    households=args.households,
+                    logs=work,
+                )
         results["peak_rss_mb"] = {
             "simulator": round(peak_rss_mb(processes[0].pid), 1),
             "payments_api": round(peak_rss_mb(processes[1].pid), 1),

@@ -26,6 +26,7 @@ from payments.dispatcher import Dispatcher  # noqa: E402
 from payments.gateways import build_gateways  # noqa: E402
 from payments.service import unit_of_work_factory  # noqa: E402
 from payments.settings import PaymentsSettings  # noqa: E402
+from payments.use_cases.process_pending_callbacks import process_pending_callbacks  # noqa: E402
 from shared.auth import TokenStore  # noqa: E402
 from shared.events import new_envelope  # noqa: E402
 from shared.events.contracts import EnrolmentItem, EnrolmentsActivated, HouseholdFacts, HouseholdsRegistered  # noqa: E402
@@ -129,6 +130,25 @@ def bearer(token: str, **extra: str) -> dict[str, str]:
 @pytest.fixture
 def uow(db: Engine, session_settings: Settings) -> Callable[[], PaymentsUnitOfWork]:
     return unit_of_work_factory(db, session_settings)
+
+
+@pytest.fixture
+def process_callbacks(
+    uow: Callable[[], PaymentsUnitOfWork], payments_settings: PaymentsSettings
+) -> Callable[[], int]:
+    """Apply every pending callback now, as the dispatcher's callback loop does; how many were settled."""
+
+    def process() -> int:
+        done = 0
+        while True:
+            with uow() as unit:
+                settled = process_pending_callbacks(unit, limit=500, wave_secrets=payments_settings.secrets())
+                unit.commit()
+            if not settled:
+                return done
+            done += settled
+
+    return process
 
 
 Seed = Callable[..., list[uuid.UUID]]

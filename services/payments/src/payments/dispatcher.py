@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from payments.db.unit_of_work import PaymentsUnitOfWork
 from payments.domain.payments import PaymentState
@@ -27,6 +28,7 @@ from payments.gateways import Gateway, build_gateways
 from payments.providers.events import Instruction, ProviderEvent, SendResult
 from payments.service import unit_of_work_factory
 from payments.settings import PaymentsSettings
+from payments.use_cases.process_pending_callbacks import process_pending_callbacks
 from payments.use_cases.record_payment_news import SUBMIT, News, record_payment_news
 from shared.db import build_engine
 from shared.events.contracts import (
@@ -68,6 +70,9 @@ class Dispatcher:
             )
             for name, gateway in self.gateways.items()
         ]
+        workers.append(
+            threading.Thread(target=self._callback_loop, args=(stop,), name="dispatch-callbacks", daemon=True)
+        )
         for worker in workers:
             worker.start()
         while not stop.is_set():
@@ -89,15 +94,67 @@ class Dispatcher:
             if not busy:
                 stop.wait(0.2)
 
+    def _callback_loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.callback_step()
+            except Exception:
+                log.exception("processing callbacks failed; retrying")
+                busy = 0
+            if not busy:
+                stop.wait(0.1)
+
     def step(self) -> int:
-        """One pass over every provider and the housekeeping; the work done (0 when idle)."""
-        done = self.housekeeping()
+        """One pass over the callback inbox, every provider and the housekeeping; the work done (0 when idle)."""
+        done = self.callback_step()
+        done += self.housekeeping()
         for gateway in self.gateways.values():
             done += self.provider_step(gateway)
         return done
 
     def provider_step(self, gateway: Gateway) -> int:
         return self.send_chunk(gateway) + self.query_chunk(gateway)
+
+    # --- callbacks ---------------------------------------------------------------------------------------
+
+    def callback_step(self) -> int:
+        """Apply one batch of pending callbacks; if it fails, go one by one and settle the culprit as `error`.
+
+        Database trouble, or a race with another processor over an event (the unique index on applied event
+        keys), is raised instead: the next pass retries, and then sees the other's work as a duplicate.
+        """
+        try:
+            return self._process_callbacks(self.settings.callback_batch_size)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
+            log.exception("a batch of callbacks failed; isolating the culprit")
+        done = 0
+        for _ in range(self.settings.callback_batch_size):
+            try:
+                processed = self._process_callbacks(1)
+            except (OperationalError, InterfaceError, IntegrityError):
+                raise
+            except Exception as error:
+                processed = self._settle_first_pending_as_error(f"{type(error).__name__}: {error}")
+            if not processed:
+                break
+            done += processed
+        return done
+
+    def _process_callbacks(self, limit: int) -> int:
+        with self.unit_of_work() as uow:
+            done = process_pending_callbacks(uow, limit=limit, wave_secrets=self.settings.secrets())
+            uow.commit()
+        return done
+
+    def _settle_first_pending_as_error(self, detail: str) -> int:
+        with self.unit_of_work() as uow:
+            rows = uow.callbacks.claim_pending(1)
+            for row in rows:
+                uow.callbacks.settle(row["id"], outcome="error", detail=detail)
+            uow.commit()
+        return len(rows)
 
     # --- housekeeping ------------------------------------------------------------------------------------
 

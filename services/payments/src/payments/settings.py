@@ -47,6 +47,9 @@ class PaymentsSettings(BaseSettings):
     #: A payment left SUBMITTING longer than this (a dispatcher that died mid-send) is put in doubt.
     stale_after_seconds: float = Field(default=60.0, gt=0.0)
     provider_timeout_seconds: float = Field(default=30.0, gt=0.0)
+    #: Callback inbox: connections the API keeps for receiving; callbacks the dispatcher applies per pass.
+    callback_connections: int = Field(default=4, ge=1)
+    callback_batch_size: int = Field(default=2000, ge=1)
     #: Vouchers: days from issue to expiry.
     voucher_days: int = Field(default=90, ge=1)
 

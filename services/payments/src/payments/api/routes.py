@@ -7,7 +7,6 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from payments.api.dependencies import (
     Approver,
@@ -42,7 +41,7 @@ from payments.use_cases.approve_cycle import approve_cycle
 from payments.use_cases.cancel_cycle import cancel_cycle
 from payments.use_cases.create_cycle import create_cycle
 from payments.use_cases.define_scheme import define_scheme
-from payments.use_cases.record_callback import InboundCallback, record_callback, store_raw_callback
+from payments.use_cases.receive_callback import InboundCallback, receive_callback
 from payments.use_cases.redeem_voucher import find_voucher, redeem_voucher
 from payments.use_cases.register_vendor import register_vendor
 from payments.use_cases.release_cycle import release_cycle
@@ -52,6 +51,8 @@ from shared.errors import InvalidInput, NotFound
 from shared.http.idempotency import fingerprint, run_once
 
 router = APIRouter(prefix="/v1")
+#: Provider callbacks, included before `router`: the busiest routes are matched first.
+callbacks = APIRouter(prefix="/v1")
 
 
 @router.get("/beneficiaries/{household_id}", tags=["beneficiaries"])
@@ -335,43 +336,29 @@ def get_payment(payment_id: UUID, user: Reader, uow: UnitOfWorkDep) -> PaymentOu
 async def _callback(
     request: Request, provider: str, key: str | None = None, *, batch: bool = False
 ) -> Response:
-    body = await request.body()
+    """Keep the callback durably and answer at once; it is matched and applied later, from the inbox."""
     inbound = InboundCallback(
         provider=provider,
         method=request.method,
         path=request.url.path,
         headers=dict(request.headers),
-        body=body,
+        body=await request.body(),
         received_at=datetime.now(UTC),
         key=key,
         batch=batch,
     )
-    status = await run_in_threadpool(_process_callback, request, inbound)
+    state = request.app.state
+    status = await receive_callback(state.callback_inbox, inbound, wave_secrets=state.wave_secrets)
     return Response(status_code=status)
 
 
-def _process_callback(request: Request, inbound: InboundCallback) -> int:
-    factory = request.app.state.unit_of_work
-    secrets = request.app.state.payments_settings.secrets()
-    try:
-        with factory() as uow:
-            status = record_callback(uow, inbound, wave_secrets=secrets)
-            uow.commit()
-            return status
-    except Exception as error:
-        with factory() as uow:
-            store_raw_callback(uow, inbound, outcome="error", detail=f"{type(error).__name__}: {error}")
-            uow.commit()
-        raise
-
-
-@router.post("/callbacks/wave", status_code=200, tags=["callbacks"])
+@callbacks.post("/callbacks/wave", status_code=200, tags=["callbacks"])
 async def post_wave_callback(request: Request) -> Response:
     """Wave webhooks, signed (`Wave-Signature`, 300 s tolerance, several secrets during a rotation)."""
     return await _callback(request, "wave")
 
 
-@router.api_route(
+@callbacks.api_route(
     "/callbacks/mtn/{reference_id}", methods=["PUT", "POST"], status_code=200, tags=["callbacks"]
 )
 async def put_mtn_callback(request: Request, reference_id: str) -> Response:
@@ -379,19 +366,19 @@ async def put_mtn_callback(request: Request, reference_id: str) -> Response:
     return await _callback(request, "mtn", reference_id)
 
 
-@router.put("/callbacks/gsma/batches/{batch_key}", status_code=204, tags=["callbacks"])
+@callbacks.put("/callbacks/gsma/batches/{batch_key}", status_code=204, tags=["callbacks"])
 async def put_gsma_batch_callback(request: Request, batch_key: str) -> Response:
     """A GSMA batch completed: its items are collected by authenticated queries."""
     return await _callback(request, "gsma", batch_key, batch=True)
 
 
-@router.api_route("/callbacks/gsma/{key}", methods=["PUT", "POST"], status_code=204, tags=["callbacks"])
+@callbacks.api_route("/callbacks/gsma/{key}", methods=["PUT", "POST"], status_code=204, tags=["callbacks"])
 async def put_gsma_callback(request: Request, key: str) -> Response:
     """GSMA MMAPI callbacks (PUT to X-Callback-URL); the path holds the unguessable X-CorrelationID."""
     return await _callback(request, "gsma", key)
 
 
-@router.api_route("/callbacks/{provider}", methods=["PUT", "POST"], tags=["callbacks"])
+@callbacks.api_route("/callbacks/{provider}", methods=["PUT", "POST"], tags=["callbacks"])
 async def post_callback(request: Request, provider: str) -> Response:
     """Callbacks without a path key: matched by the reference in the body (unsigned ones never move money alone)."""
     if provider not in {"gsma", "mtn", "wave"}:

@@ -1,12 +1,11 @@
-"""Raw provider callbacks: headers and bytes kept before anything reads them, then what became of each."""
+"""Raw provider callbacks, the inbox: pending ones claimed in batches, then what became of each."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-import orjson
 from sqlalchemy import Connection, text
 
 
@@ -14,16 +13,16 @@ class CallbackRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def store(self, *, provider: str, method: str, path: str, headers: Mapping[str, str], body: bytes) -> int:
-        return int(
-            self.connection.execute(
-                text(
-                    'INSERT INTO "payments".raw_callback (provider, method, path, headers, body) '
-                    "VALUES (:p, :m, :u, CAST(:h AS jsonb), :b) RETURNING id"
-                ),
-                {"p": provider, "m": method, "u": path, "h": orjson.dumps(dict(headers)).decode(), "b": body},
-            ).scalar_one()
-        )
+    def claim_pending(self, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` pending callbacks in arrival order, locked; rows another processor holds are skipped."""
+        rows = self.connection.execute(
+            text(
+                "SELECT id, provider, method, path, headers, body, received_at, key, batch "
+                'FROM "payments".raw_callback WHERE outcome IS NULL ORDER BY id LIMIT :l FOR UPDATE SKIP LOCKED'
+            ),
+            {"l": limit},
+        ).mappings()
+        return [dict(row) for row in rows]
 
     def settle(
         self,
@@ -48,13 +47,37 @@ class CallbackRepository:
             },
         )
 
-    def already_applied(self, event_key: str) -> bool:
-        return (
+    def settle_many(self, outcomes: Sequence[Mapping[str, Any]]) -> None:
+        """What became of many callbacks (`id`, `outcome`, `detail`, `payment_id`, `event_key`), one statement."""
+        if not outcomes:
+            return
+        self.connection.execute(
+            text(
+                'UPDATE "payments".raw_callback r SET outcome = u.outcome, detail = u.detail, '
+                "payment_id = u.payment_id, event_key = u.event_key "
+                "FROM unnest(CAST(:i AS bigint[]), CAST(:o AS text[]), CAST(:d AS text[]), "
+                "CAST(:p AS uuid[]), CAST(:k AS text[])) AS u(id, outcome, detail, payment_id, event_key) "
+                "WHERE r.id = u.id"
+            ),
+            {
+                "i": [row["id"] for row in outcomes],
+                "o": [row["outcome"] for row in outcomes],
+                "d": [(row["detail"] or "")[:2000] or None for row in outcomes],
+                "p": [row["payment_id"] for row in outcomes],
+                "k": [row["event_key"] for row in outcomes],
+            },
+        )
+
+    def applied_event_keys(self, event_keys: Iterable[str]) -> set[str]:
+        """Which of these provider events were already applied."""
+        return set(
             self.connection.execute(
-                text("SELECT 1 FROM \"payments\".raw_callback WHERE event_key = :k AND outcome = 'applied'"),
-                {"k": event_key},
-            ).first()
-            is not None
+                text(
+                    'SELECT event_key FROM "payments".raw_callback '
+                    "WHERE event_key = ANY(CAST(:k AS text[])) AND outcome = 'applied'"
+                ),
+                {"k": list(event_keys)},
+            ).scalars()
         )
 
     def unmatched(self, *, limit: int, offset: int) -> list[dict[str, Any]]:

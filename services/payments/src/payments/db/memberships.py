@@ -47,6 +47,16 @@ class MembershipRepository:
             },
         )
 
+    def counts(self, programme_code: str) -> dict[str, int]:
+        """How many households of the programme payments knows, by membership status."""
+        rows = self.connection.execute(
+            text(
+                'SELECT status, count(*) FROM "payments".membership WHERE programme_code = :p GROUP BY status'
+            ),
+            {"p": programme_code},
+        ).all()
+        return {str(status): int(count) for status, count in rows}
+
     def get(self, programme_code: str, household_id: UUID) -> dict[str, object] | None:
         row = (
             self.connection.execute(

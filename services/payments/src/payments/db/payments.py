@@ -199,26 +199,16 @@ class PaymentRepository:
             {"k": batch_key},
         ).rowcount
 
-    def by_key(self, provider_request_key: UUID) -> dict[str, Any] | None:
-        row = (
-            self.connection.execute(
-                text('SELECT * FROM "payments".payment WHERE provider_request_key = :k'),
-                {"k": provider_request_key},
-            )
-            .mappings()
-            .first()
-        )
-        return dict(row) if row else None
-
-    def by_reference(self, reference: str) -> dict[str, Any] | None:
-        row = (
-            self.connection.execute(
-                text('SELECT * FROM "payments".payment WHERE reference = :r'), {"r": reference}
-            )
-            .mappings()
-            .first()
-        )
-        return dict(row) if row else None
+    def by_keys(self, provider_request_keys: Iterable[UUID]) -> dict[UUID, dict[str, Any]]:
+        """The payments holding these keys (what matching a callback needs), by key."""
+        rows = self.connection.execute(
+            text(
+                'SELECT id, reference, provider_request_key FROM "payments".payment '
+                "WHERE provider_request_key = ANY(CAST(:k AS uuid[]))"
+            ),
+            {"k": list(provider_request_keys)},
+        ).mappings()
+        return {row["provider_request_key"]: dict(row) for row in rows}
 
     def by_references(self, references: Iterable[str]) -> dict[str, UUID]:
         rows = self.connection.execute(

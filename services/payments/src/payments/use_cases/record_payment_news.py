@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -42,6 +42,8 @@ class News:
     send: SendResult | None = None
     evidence: ProviderEvent | None = None
     batch_ref: str | None = None
+    #: Where this piece came from, in the history (e.g. `callback:wave`); else the `source` of the call.
+    source: str | None = None
 
 
 SUBMIT = News("submit")
@@ -64,6 +66,8 @@ class Applied:
     payment_id: UUID
     row: dict[str, Any]
     outcomes: list[Outcome]
+    #: The outcomes of each piece of news given, in the order given (a piece may have none, or two).
+    per_news: list[list[Outcome]] = field(default_factory=list)
 
     @property
     def state(self) -> PaymentState:
@@ -97,30 +101,36 @@ def record_payment_news(
         outcomes: list[Outcome] = []
         needs_query = bool(row["needs_query"])
         batch_ref, request_state_ref, fee = row["batch_ref"], row["request_state_ref"], row["fee"]
-        for item in _expanded(news[payment_id]):
-            batch_ref = item.batch_ref or batch_ref
-            if item.send is not None and item.send.request_state_ref:
-                request_state_ref = item.send.request_state_ref
-            outcome, verified = _apply(payment, item)
-            if outcome is None:
-                continue
-            outcomes.append(outcome)
-            payment = outcome.payment
-            if (
-                item.evidence is not None
-                and item.evidence.fee is not None
-                and payment.state is PaymentState.SUCCEEDED
-            ):
-                fee = item.evidence.fee
-            if outcome.needs_status_query and not verified:
-                needs_query = True
-            elif verified:
-                needs_query = False
-            if outcome.kind is not OutcomeKind.IGNORED:
-                history.append(_history(payment_id, outcome, source, now))
-            target = _event_for(outcome)
-            if target is not None:
-                published[(target, row["cycle_id"])].append(_outcome_item(row, outcome, item.evidence, now))
+        per_news: list[list[Outcome]] = []
+        for given in news[payment_id]:
+            per_news.append([])
+            for item in _expanded([given]):
+                batch_ref = item.batch_ref or batch_ref
+                if item.send is not None and item.send.request_state_ref:
+                    request_state_ref = item.send.request_state_ref
+                outcome, verified = _apply(payment, item)
+                if outcome is None:
+                    continue
+                outcomes.append(outcome)
+                per_news[-1].append(outcome)
+                payment = outcome.payment
+                if (
+                    item.evidence is not None
+                    and item.evidence.fee is not None
+                    and payment.state is PaymentState.SUCCEEDED
+                ):
+                    fee = item.evidence.fee
+                if outcome.needs_status_query and not verified:
+                    needs_query = True
+                elif verified:
+                    needs_query = False
+                if outcome.kind is not OutcomeKind.IGNORED:
+                    history.append(_history(payment_id, outcome, given.source or source, now))
+                target = _event_for(outcome)
+                if target is not None:
+                    published[(target, row["cycle_id"])].append(
+                        _outcome_item(row, outcome, item.evidence, now)
+                    )
         if payment.state is PaymentState.UNKNOWN:
             needs_query = True
         elif payment.state.is_final and not (outcomes and outcomes[-1].kind is OutcomeKind.UNCONFIRMED):
@@ -136,7 +146,7 @@ def record_payment_news(
             needs_query=needs_query,
         )
         changes.append(new_row)
-        applied[payment_id] = Applied(payment_id, new_row, outcomes)
+        applied[payment_id] = Applied(payment_id, new_row, outcomes, per_news)
     uow.payments.write(changes)
     uow.payments.add_history(history)
     for (model, cycle_id), items in published.items():
