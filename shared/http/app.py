@@ -5,13 +5,14 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import Engine, text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import logs
 from shared.auth import TokenStore
@@ -38,6 +39,52 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.service = service
+
+
+class Observe:
+    """Pure ASGI middleware (no per-request task or body buffering): a request id in the logs and in the
+    answer, Prometheus counts and latency per route template, and 413 for a declared body over the limit."""
+
+    def __init__(self, app: ASGIApp, *, service: str, metrics: Metrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.service = service
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        rid = (headers.get(b"x-request-id") or uuid.uuid4().hex.encode()).decode("latin-1")
+        token = logs.request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def answer(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode("latin-1"))]
+            await send(message)
+
+        try:
+            length = headers.get(b"content-length", b"")
+            if length.isdigit() and int(length) > self.max_body_bytes:
+                response = error_response(
+                    413,
+                    "payload_too_large",
+                    f"the body is larger than the limit of {self.max_body_bytes} bytes",
+                )
+                await response(scope, receive, answer)
+            else:
+                await self.app(scope, receive, answer)
+        finally:
+            logs.request_id.reset(token)
+            template = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            self.metrics.requests.labels(self.service, method, template, str(status)).inc()
+            self.metrics.latency.labels(self.service, method, template).observe(time.perf_counter() - started)
 
 
 def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
@@ -68,29 +115,7 @@ def build_app(
     app.state.metrics = metrics
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        token = logs.request_id.set(rid)
-        started = time.perf_counter()
-        try:
-            length = request.headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
-                response: Response = error_response(
-                    413,
-                    "payload_too_large",
-                    f"the body is larger than the limit of {settings.max_body_bytes} bytes",
-                )
-            else:
-                response = await call_next(request)
-        finally:
-            logs.request_id.reset(token)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        metrics.requests.labels(service, request.method, template, str(response.status_code)).inc()
-        metrics.latency.labels(service, request.method, template).observe(time.perf_counter() - started)
-        response.headers["X-Request-ID"] = rid
-        return response
+    app.add_middleware(Observe, service=service, metrics=metrics, max_body_bytes=settings.max_body_bytes)
 
     health = APIRouter(tags=["health"])
 

@@ -159,3 +159,9 @@ class VoucherOut(BaseModel):
 
 class RedemptionIn(_In):
     amount: StrictInt = Field(gt=0, le=10**12)
+
+
+class MembershipCountsOut(BaseModel):
+    programme_code: str
+    active: int = Field(description="households a cycle created now would pay")
+    by_status: dict[str, int]
