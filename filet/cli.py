@@ -183,7 +183,7 @@ def deadletters_replay(service: str, ids: tuple[int, ...]) -> None:
 
 
 @main.command()
-@click.option("--households", default=10, show_default=True, help="households to register")
+@click.option("--households", default=10_000, show_default=True, help="households in the generated RSU file")
 def demo(households: int) -> None:
     """Bring the system up, register households, and watch them reach payments and reconciliation."""
     from filet.demo import run_demo

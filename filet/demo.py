@@ -29,6 +29,11 @@ NORTH = ["Gao", "Tombouctou"]
 JIGISEMEJIRI = "JIGISEMEJIRI"
 CADRE_COMMUN = "CADRE_COMMUN"
 PERIOD = "2026-Q1"
+FLAG_MEANINGS = {
+    "no_msisdn": "held back: no mobile number (a voucher household in a mobile-money scheme)",
+    "no_provider": "held back: no provider routed for the household's operator",
+    "overlap": "also active in another programme this period (policy: flag)",
+}
 
 
 def run_demo(*, households: int, data_dir: Path) -> int:
@@ -109,7 +114,7 @@ def _enrol(journey: Journey, bars: Progress) -> None:
         {
             "code": JIGISEMEJIRI,
             "name": "Jigisemejiri — filets sociaux",
-            "zone": [{"region": region} for region in SOUTH],
+            "zone": [*({"region": region} for region in SOUTH), {"region": "Gao", "cercle": "Gao"}],
             "duration_months": 36,
             "targeting_method": "pmt",
         }
@@ -125,6 +130,8 @@ def _enrol(journey: Journey, bars: Progress) -> None:
     )
     for region in SOUTH:
         journey.enrol(JIGISEMEJIRI, filter={"region": region, "max_pmt_score": 4000})
+    # Jigisemejiri extended into the cercle of Gao, where the cadre commun already pays: the overlap.
+    journey.enrol(JIGISEMEJIRI, filter={"region": "Gao", "cercle": "Gao", "max_pmt_score": 4000})
     for region in NORTH:
         journey.enrol(CADRE_COMMUN, filter={"region": region, "hea_categories": ["very_poor", "poor"]})
     active_j = journey.validate_and_activate(
@@ -133,17 +140,20 @@ def _enrol(journey: Journey, bars: Progress) -> None:
     active_c = journey.validate_and_activate(
         CADRE_COMMUN, who="comités de ciblage communautaire", where="assemblées de village, Gao et Tombouctou"
     )
-    bars.console.print(f"Jigisemejiri (PMT ≤ 40.00, south): {active_j:,} households active after validation")
+    bars.console.print(
+        f"Jigisemejiri (PMT ≤ 40.00, south and the cercle of Gao): {active_j:,} households active after validation"
+    )
     bars.console.print(f"cadre commun (HEA very poor/poor, north): {active_c:,} households active")
 
     _step("3. A flood in Mopti: temporary enrolment (horizontal) and a top-up (vertical)")
-    flood = journey.call("GET", "enrolment", "/v1/households?region=Mopti&limit=1", as_="auditor")["items"]
-    communes = sorted({flood[0]["commune"]}) if flood else []
+    flood = journey.call("GET", "enrolment", "/v1/households?region=Mopti&limit=500", as_="auditor")["items"]
+    places = sorted({(household["cercle"], household["commune"]) for household in flood})[:2]
+    communes = [commune for _, commune in places]
     temporary = 0
-    for commune in communes:
+    for cercle, commune in places:
         temporary += journey.enrol(
             JIGISEMEJIRI,
-            filter={"region": "Mopti", "commune": commune},
+            filter={"region": "Mopti", "cercle": cercle, "commune": commune},
             temporary={"shock": "inondations Mopti 2026", "max_cycles": 2},
         )
     journey.validate_and_activate(
@@ -153,7 +163,13 @@ def _enrol(journey: Journey, bars: Progress) -> None:
         f"flooded communes {', '.join(communes)}: {temporary} households enrolled for 2 cycles"
     )
     overlaps = journey.overlaps()
-    bars.console.print(f"overlap Jigisemejiri × cadre commun: {overlaps['households']} households")
+    communes_overlapping = ", ".join(
+        f"{row.get('commune')} ({row.get('households')})" for row in overlaps["by_commune"][:5]
+    )
+    bars.console.print(
+        f"households active in both Jigisemejiri and the cadre commun: {overlaps['households']}"
+        + (f" — {communes_overlapping}" if communes_overlapping else "")
+    )
     journey.flood_communes = communes  # type: ignore[attr-defined]
 
 
@@ -201,6 +217,9 @@ def _pay(journey: Journey, stack: Stack, bars: Progress) -> str:
     for state, figures in sorted(final["summary"]["by_state"].items()):
         table.add_row(state, f"{figures['count']:,}", f"{figures['amount']:,}")
     bars.console.print(table)
+    for flag, count in final["summary"].get("flags", {}).items():
+        meaning = FLAG_MEANINGS.get(flag.split(":")[0], "")
+        bars.console.print(f"  flagged {flag}: {count} {meaning}")
     return str(cycle["id"])
 
 
@@ -220,9 +239,19 @@ def _reconcile(journey: Journey, stack: Stack, cycle_id: str, workspace: Path) -
         camt = httpx.get(f"{simulator}/_admin/statements/camt053", params={"account": account}, timeout=60)
         camt.raise_for_status()
         imported = journey.import_statement(camt.content, content_type="application/xml")
-        console.print(f"camt.053 of {account}: {imported.get('lines', '?')} lines imported and matched")
+        for statement in imported["statements"]:
+            outcomes = ", ".join(f"{name} {count}" for name, count in sorted(statement["outcomes"].items()))
+            console.print(f"camt.053 of {statement['account_id']}: {statement['lines']} lines — {outcomes}")
     summary = journey.reconciliation(cycle_id)
-    console.print_json(data=summary.get("total", summary))
+    table = Table(title=f"reconciliation of Jigisemejiri {PERIOD} (what auditors see)")
+    for column in ("", "count", "instructed XOF", "settled XOF"):
+        table.add_column(column, justify="right" if column else "left")
+    for bucket, figures in summary.get("total", {}).items():
+        if isinstance(figures, dict):
+            table.add_row(
+                bucket, f"{figures['count']:,}", f"{figures['amount']:,}", f"{figures['settled_amount']:,}"
+            )
+    console.print(table)
     reports = workspace / "reports"
     reports.mkdir(exist_ok=True)
     for extension in ("csv", "xlsx"):

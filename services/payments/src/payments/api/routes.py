@@ -23,6 +23,7 @@ from payments.api.schemas import (
     CancellationIn,
     CycleIn,
     CycleOut,
+    MembershipCountsOut,
     PaymentOut,
     PaymentPageOut,
     PolicyIn,
@@ -63,6 +64,19 @@ def get_beneficiaries(household_id: UUID, user: Reader, uow: UnitOfWorkDep) -> d
     if row is None:
         raise NotFound(f"no household {household_id} known here (yet)")
     return row
+
+
+@router.get(
+    "/programmes/{programme_code}/memberships", response_model=MembershipCountsOut, tags=["beneficiaries"]
+)
+def get_membership_counts(programme_code: str, user: Reader, uow: UnitOfWorkDep) -> MembershipCountsOut:
+    """How many of a programme's households payments knows from enrolment's events, by status (`active` are
+    the ones a new cycle pays): an operator checks it has caught up before creating a cycle."""
+    with uow:
+        counts = uow.memberships.counts(programme_code)
+    return MembershipCountsOut(
+        programme_code=programme_code, active=counts.get("active", 0), by_status=counts
+    )
 
 
 # --- schemes and policies --------------------------------------------------------------------------------
