@@ -21,9 +21,11 @@ Flow = Any
 Seed = Any
 
 
-def _apply(uow: Callable[[], PaymentsUnitOfWork], data: Any) -> None:
+def _apply(uow: Callable[[], PaymentsUnitOfWork], data: Any, *, recorded_at: datetime | None = None) -> None:
     with uow() as unit:
         envelope = new_envelope(source="/filet/enrolment", data=data, subject="s")
+        if recorded_at is not None:
+            envelope = envelope.model_copy(update={"time": recorded_at})
         HANDLERS[envelope.type](unit, envelope)
         unit.commit()
 
@@ -43,10 +45,20 @@ def test_a_suspended_household_is_not_entitled(flow: Flow, seed: Seed, uow: Any)
     assert flow.cycle().json()["summary"]["total"]["count"] == 1
 
 
-def test_an_older_enrolment_fact_never_overwrites_a_newer_one(flow: Flow, seed: Seed, uow: Any) -> None:
+def test_an_enrolment_fact_recorded_earlier_never_overwrites_one_recorded_later(
+    flow: Flow, seed: Seed, uow: Any
+) -> None:
     flow.scheme()
     (household,) = seed(count=1)
-    _apply(uow, _suspension(household, datetime.now(UTC) - timedelta(days=30)))
+    _apply(uow, _suspension(household, datetime.now(UTC)), recorded_at=datetime.now(UTC) - timedelta(days=30))
+
+    assert flow.cycle().json()["summary"]["total"]["count"] == 1
+
+
+def test_a_backdated_move_recorded_later_still_applies(flow: Flow, seed: Seed, uow: Any) -> None:
+    flow.scheme()
+    _kept, suspended = seed(count=2)
+    _apply(uow, _suspension(suspended, datetime.now(UTC) - timedelta(days=30)))
 
     assert flow.cycle().json()["summary"]["total"]["count"] == 1
 

@@ -32,7 +32,7 @@ def when_households_registered_add_beneficiaries(uow: PaymentsUnitOfWork, event:
 def when_enrolments_changed_record_memberships(uow: PaymentsUnitOfWork, event: Envelope) -> None:
     """Activated, suspended, exited or otherwise changed: the membership follows (a newer fact wins)."""
     assert isinstance(event.data, EnrolmentsChanged)
-    uow.memberships.record(event.data.programme_code, event.data.items)
+    uow.memberships.record(event.data.programme_code, event.data.items, recorded_at=event.time)
 
 
 def when_payment_details_changed_update_payee(uow: PaymentsUnitOfWork, event: Envelope) -> None:

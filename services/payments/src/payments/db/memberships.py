@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Connection, text
@@ -14,16 +15,14 @@ class MembershipRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def record(self, programme_code: str, items: Sequence[EnrolmentItem]) -> None:
-        """Upsert the memberships of a batch; an older fact never overwrites a newer one."""
+    def record(self, programme_code: str, items: Sequence[EnrolmentItem], *, recorded_at: datetime) -> None:
+        """Upsert the memberships of a batch; an older fact never overwrites a newer one.
+
+        Facts are ordered by when enrolment recorded them (the event's time, kept in `effective_at`), not by
+        the business date of the move, which an operator may backdate (an activation entered a week late)."""
         if not items:
             return
-        latest: dict[UUID, EnrolmentItem] = {}
-        for item in items:
-            known = latest.get(item.household_id)
-            if known is None or item.effective_at >= known.effective_at:
-                latest[item.household_id] = item
-        chosen = list(latest.values())
+        chosen = list({item.household_id: item for item in items}.values())  # in one event, the last wins
         self.connection.execute(
             text(
                 'INSERT INTO "payments".membership AS m (programme_code, household_id, enrolment_id, status, '
@@ -43,7 +42,7 @@ class MembershipRepository:
                 "k": [item.shock for item in chosen],
                 "d": [item.ends_on for item in chosen],
                 "c": [item.max_cycles for item in chosen],
-                "t": [item.effective_at for item in chosen],
+                "t": [recorded_at] * len(chosen),
             },
         )
 
