@@ -1,0 +1,168 @@
+"""Acceptance across the three services: every process running, talking only through HTTP and the broker."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from filet.embedded import free_port
+from filet.journey import Journey
+from filet.registry_sample import generate
+from filet.stack import Stack
+from shared.settings import Settings
+
+PROGRAMME = "JIGISEMEJIRI"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    """The whole system as `filet up` runs it, on free ports, in a throwaway workspace."""
+    # Not pytest's tmp_path: its root is kept at mode 700, which the PostgreSQL system user cannot traverse.
+    workspace = Path(tempfile.mkdtemp(prefix="filet-e2e-"))
+    ports = {
+        "enrolment": free_port(),
+        "payments": free_port(),
+        "reconciliation": free_port(),
+        "simulator": free_port(),
+    }
+    settings = Settings(topic_prefix="e2e")  # DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS when set, else embedded
+    running = Stack(settings, workspace, ports=ports, pg_port=free_port(), broker_port=free_port())
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def journey(stack: Stack) -> Journey:
+    urls = {name: stack.url(name) for name in ("enrolment", "payments", "reconciliation", "simulator")}
+    return Journey(urls, stack.tokens)
+
+
+@pytest.fixture(scope="module")
+def enrolled(journey: Journey, stack: Stack) -> dict[str, Any]:
+    """120 households of Kayes registered from an RSU file, enrolled, validated by their community, activated
+    three years ago, and a Jigisemejiri scheme of 10,000 a month paid every quarter, 12 cycles."""
+    registry = Path(tempfile.mkdtemp(prefix="filet-e2e-rsu-")) / "rsu.csv"
+    generate(400, registry, seed=7, duplicate_percent=3, bad_percent=1)
+    journey.import_households(registry)
+    journey.create_programme(
+        {
+            "code": PROGRAMME,
+            "name": "Jigisemejiri",
+            "zone": [{"region": "Kayes"}, {"region": "Koulikoro"}],
+            "duration_months": 36,
+            "targeting_method": "pmt",
+        }
+    )
+    journey.enrol(PROGRAMME, filter={"region": "Kayes"})
+    journey.move(PROGRAMME, "registered", "target")
+    journey.move(
+        PROGRAMME,
+        "targeted",
+        "validate",
+        validation={"who": "comité villageois", "when": datetime.now(UTC).isoformat(), "where": "Kita"},
+    )
+    three_years_ago = datetime.now(UTC) - timedelta(days=3 * 365 + 2)
+    active = journey.move(PROGRAMME, "validated", "activate", at=three_years_ago.isoformat())
+    journey.define_scheme(
+        {
+            "programme_code": PROGRAMME,
+            "reference_code": "J",
+            "first_period": "2026-Q1",
+            "modality": "mobile_money",
+            "basis": {"kind": "monthly_rate", "monthly_amount": 10_000, "every_months": 3},
+            "cycles": 12,
+            "routing": {"orange": "gsma", "moov": "mtn", "other": "wave"},
+        }
+    )
+    journey.wait_for_beneficiaries(PROGRAMME, active, timeout=120)
+    return {"active": active}
+
+
+@pytest.fixture(scope="module")
+def cycles(journey: Journey, enrolled: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Cycles paid so far in this module, by period (a period is paid once)."""
+    return {}
+
+
+def _paid_cycle(journey: Journey, cycles: dict[str, dict[str, Any]], period: str) -> dict[str, Any]:
+    if period not in cycles:
+        released = journey.run_cycle(PROGRAMME, period, funding_line="IDA")
+        cycles[period] = journey.wait_until_paid(released["id"], timeout=240)
+    return cycles[period]
+
+
+def _payments(journey: Journey, cycle_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        page = journey.call("GET", "payments", f"/v1/cycles/{cycle_id}/payments?limit=500&offset={offset}")
+        items += page["items"]
+        offset += len(page["items"])
+        if not page["items"] or offset >= page["total"]:
+            return items
+
+
+def _ledger(stack: Stack) -> dict[str, Any]:
+    return dict(httpx.get(f"{stack.url('simulator')}/_admin/ledger/summary", timeout=10).json())
+
+
+def test_a_quarter_reconciles_to_exactly_what_the_providers_ledger_paid(
+    journey: Journey, stack: Stack, cycles: dict[str, dict[str, Any]]
+) -> None:
+    released = _paid_cycle(journey, cycles, "2026-Q1")
+    payments = _payments(journey, released["id"])
+    for dialect in ("gsma", "mtn", "wave"):
+        account = httpx.get(f"{stack.url('simulator')}/_admin/config", timeout=10).json()["accounts"][
+            dialect
+        ]["id"]
+        journey.call(
+            "POST", "reconciliation", "/v1/accounts", json={"account_id": account, "provider": dialect}
+        )
+        statement = httpx.get(
+            f"{stack.url('simulator')}/_admin/statements/camt053", params={"account": account}
+        )
+        journey.import_statement(statement.content, content_type="application/xml")
+    summary = journey.reconciliation(released["id"])["total"]
+    ledger = _ledger(stack)
+
+    succeeded = [p for p in payments if p["state"] == "SUCCEEDED"]
+    assert {p["amount"] for p in payments} == {30_000}
+    assert len(payments) == sum(1 for p in payments if p["payee_msisdn"])
+    assert ledger["references"]["paid_more_than_once"] == 0
+    assert ledger["by_status"]["succeeded"]["paid"] == sum(p["amount"] for p in succeeded)
+    assert summary["settled"]["settled_amount"] == ledger["by_status"]["succeeded"]["paid"]
+    assert summary["instructed"]["amount"] == 30_000 * len(payments)
+
+
+def test_a_household_is_paid_twelve_quarters_of_30000_then_the_scheme_ends_and_the_programme_exits_it(
+    journey: Journey, stack: Stack, enrolled: dict[str, Any], cycles: dict[str, dict[str, Any]]
+) -> None:
+    periods = [f"{year}-Q{quarter}" for year in (2026, 2027, 2028) for quarter in (1, 2, 3, 4)]
+    paid: dict[str, int] = {}
+    for period in periods:
+        released = _paid_cycle(journey, cycles, period)
+        for payment in _payments(journey, released["id"]):
+            if payment["state"] == "SUCCEEDED":
+                paid[payment["household_id"]] = paid.get(payment["household_id"], 0) + payment["amount"]
+
+    thirteenth = journey.call(
+        "POST",
+        "payments",
+        "/v1/cycles",
+        json={"programme_code": PROGRAMME, "period": "2029-Q1", "funding_line": "IDA"},
+        expect=(409, 422),
+    )
+    swept = journey.call("POST", "enrolment", "/v1/enrolments/sweeps")
+
+    assert paid
+    assert set(paid.values()) == {360_000}
+    assert thirteenth["error"]["code"] in ("conflict", "invalid_input")
+    assert swept["exited"] == enrolled["active"]
+    assert _ledger(stack)["references"]["paid_more_than_once"] == 0
