@@ -6,7 +6,7 @@ import dataclasses
 from datetime import date
 
 from reconciliation.domain.matching import Expectation, InstructionOutcome, PaymentState, reconcile
-from reconciliation.domain.summary import Category, Tally, categories_of, summarise
+from reconciliation.domain.summary import Category, Group, Tally, categories_of, summarise, summarise_groups
 from reconciliation.statements.lines import Direction, LineKind, LineStatus, StatementFormat, StatementLine
 
 DAY = date(2025, 3, 14)
@@ -108,3 +108,34 @@ def test_the_outcome_vocabulary_has_a_bucket_for_every_outcome() -> None:
     from reconciliation.domain.summary import OUTCOME_BUCKETS
 
     assert set(OUTCOME_BUCKETS) == set(InstructionOutcome)
+
+
+def test_expectations_counted_in_groups_summarise_as_they_do_one_by_one() -> None:
+    expectations, lines = _cycle()
+    result = reconcile(expectations, lines)
+    groups = [
+        Group(
+            programme=item.expectation.programme,
+            region=item.expectation.region,
+            commune=item.expectation.commune,
+            provider=item.expectation.provider,
+            modality=item.expectation.modality,
+            state=item.expectation.state,
+            outcome=item.outcome,
+            count=1,
+            amount=item.expectation.amount,
+            settled_amount=item.settled_amount,
+        )
+        for item in result.instructions
+    ]
+    assert summarise_groups(groups) == summarise(result.instructions)
+
+
+def test_a_conflicting_status_reported_by_the_provider_makes_a_status_conflict() -> None:
+    claimed = dataclasses.replace(
+        BASE, instruction_id="A", state=PaymentState.SUCCEEDED, reported_status="FAILED"
+    )
+    [result] = reconcile([claimed], [PAYMENT._replace(our_ref="A")]).instructions
+    assert result.outcome is InstructionOutcome.STATUS_CONFLICT
+    assert result.discrepancy is not None
+    assert result.discrepancy.amount_at_stake == claimed.amount

@@ -139,12 +139,27 @@ async def post_statement(
 
 
 @router.get("/statements/{statement_id}", response_model=StatementOut)
-def get_statement(statement_id: UUID, user: Reader, uow: UnitOfWorkDep) -> dict[str, Any]:
+def get_statement(
+    statement_id: UUID,
+    user: Reader,
+    uow: UnitOfWorkDep,
+    after: int = Query(default=-1, ge=-1, description="position of the line after which the page starts"),
+    limit: int = Query(default=500, ge=1, le=5000, description="lines per page"),
+) -> dict[str, Any]:
+    """The statement, its checks and outcomes, and one page of its lines with their discrepancies."""
     with uow:
-        found = uow.statements.get(statement_id)
+        found = uow.statements.get(statement_id, after=after, limit=limit)
         if found is None:
             raise NotFound(f"no statement {statement_id}")
-        found["discrepancies"] = uow.discrepancies.of_statement(statement_id)
+        lines = found["lines"]
+        found["discrepancies"] = (
+            uow.discrepancies.of_statement(
+                statement_id, positions=(lines[0]["position"], lines[-1]["position"])
+            )
+            if lines
+            else []
+        )
+    found["next_after"] = lines[-1]["position"] if len(lines) == limit else None
     return found
 
 

@@ -88,8 +88,9 @@ class StatementOut(BaseModel):
     outcomes: dict[str, int]
     imported_by: str
     imported_at: datetime
-    lines: list[StatementLineOut]
-    discrepancies: list[DiscrepancyOut]
+    lines: list[StatementLineOut] = Field(description="one page of lines, in order of position")
+    next_after: int | None = Field(description="`after` for the next page of lines; null on the last page")
+    discrepancies: list[DiscrepancyOut] = Field(description="the discrepancies of the lines of this page")
 
 
 class DiscrepancyListOut(BaseModel):

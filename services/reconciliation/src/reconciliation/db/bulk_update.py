@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, text
+
+from reconciliation.db.keys import copy_rows
 
 
 def update_rows(
@@ -14,11 +17,16 @@ def update_rows(
     *,
     key: Sequence[str],
     columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
+    rows: Iterable[Sequence[Any]],
     touch: str | None = None,
 ) -> int:
-    """Set `columns` of the rows of `table` whose `key` columns equal the first values of each row."""
-    if not rows:
+    """Set `columns` of the rows of `table` whose `key` columns equal the first values of each row.
+
+    `rows` may be a generator: it is streamed into the COPY, never held whole.
+    """
+    iterator = iter(rows)
+    first = next(iterator, None)
+    if first is None:
         return 0
     names = [*key, *columns]
     staging = f"update_{table.schema}_{table.name}"
@@ -26,12 +34,7 @@ def update_rows(
         f'"{name}" {table.c[name].type.compile(dialect=connection.dialect)}' for name in names
     )
     connection.execute(text(f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" ({definitions}) ON COMMIT DROP'))
-    quoted = ", ".join(f'"{name}"' for name in names)
-    raw = connection.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row(row)
+    copy_rows(connection, f'"{staging}"', names, itertools.chain((first,), iterator))
     assignments = [f'"{name}" = s."{name}"' for name in columns]
     if touch:
         assignments.append(f'"{touch}" = now()')

@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import Connection, select
 
 from reconciliation.db.bulk_update import update_rows
-from reconciliation.db.expectations import among
+from reconciliation.db.keys import among_many
 from reconciliation.db.tables import discrepancy
 from shared.bulk import insert_rows
 
@@ -52,7 +52,7 @@ class DiscrepancyRepository:
             return []
         rows = self.connection.execute(
             select(discrepancy.c.discrepancy_id, discrepancy.c.subject, discrepancy.c.category).where(
-                discrepancy.c.status == "open", discrepancy.c.subject == among(subjects)
+                discrepancy.c.status == "open", discrepancy.c.subject == among_many(self.connection, subjects)
             )
         ).all()
         return [(row[0], row[1], row[2]) for row in rows]
@@ -105,10 +105,12 @@ class DiscrepancyRepository:
         ).mappings()
         return [dict(row) for row in rows]
 
-    def of_statement(self, statement_id: UUID) -> list[dict[str, Any]]:
-        rows = self.connection.execute(
-            select(discrepancy)
-            .where(discrepancy.c.statement_id == statement_id)
-            .order_by(discrepancy.c.line_position)
-        ).mappings()
+    def of_statement(
+        self, statement_id: UUID, *, positions: tuple[int, int] | None = None
+    ) -> list[dict[str, Any]]:
+        """The statement's discrepancies; with `positions` (first, last), those of the lines in that range."""
+        query = select(discrepancy).where(discrepancy.c.statement_id == statement_id)
+        if positions is not None:
+            query = query.where(discrepancy.c.line_position.between(*positions))
+        rows = self.connection.execute(query.order_by(discrepancy.c.line_position)).mappings()
         return [dict(row) for row in rows]

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Connection, Text, any_, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, func, select
 
 from reconciliation.db.bulk_update import update_rows
+from reconciliation.db.keys import among, among_many
 from reconciliation.db.tables import expectation
-from reconciliation.domain.matching import Expectation, InstructionOutcome, PaymentState
+from reconciliation.domain.matching import UNSETTLED, Expectation, InstructionOutcome, PaymentState
+from reconciliation.domain.summary import Group
 from shared.bulk import insert_rows
 from shared.events.contracts import PaymentOutcome, PaymentsInstructed
 
@@ -81,22 +82,24 @@ def state_of(reported: str) -> PaymentState:
         return PaymentState(reported.lower())
 
 
-def _expectation(row: Any) -> Expectation:
+def _expectation(row: Any, shared: dict[Any, Any]) -> Expectation:
+    """`shared` keeps one copy of the values many rows repeat (provider, region, dates…)."""
     return Expectation(
         instruction_id=row.instruction_id,
-        provider=row.provider,
+        provider=shared.setdefault(row.provider, row.provider),
         payee=row.payee,
         amount=row.amount,
         state=PaymentState(row.state),
-        instructed_on=row.instructed_on,
+        instructed_on=shared.setdefault(row.instructed_on, row.instructed_on),
         provider_request_key=row.provider_request_key,
         provider_tx_ref=row.provider_tx_ref,
-        confirmed_on=row.confirmed_on,
+        confirmed_on=shared.setdefault(row.confirmed_on, row.confirmed_on),
         confirmed_amount=row.confirmed_amount,
-        programme=row.programme_code,
-        region=row.region,
-        commune=row.commune,
-        modality=row.modality,
+        reported_status=row.reported_status,
+        programme=shared.setdefault(row.programme_code, row.programme_code),
+        region=shared.setdefault(row.region, row.region),
+        commune=shared.setdefault(row.commune, row.commune),
+        modality=shared.setdefault(row.modality, row.modality),
     )
 
 
@@ -112,6 +115,7 @@ _LOADED = (
     expectation.c.provider_tx_ref,
     expectation.c.confirmed_on,
     expectation.c.confirmed_amount,
+    expectation.c.reported_status,
     expectation.c.programme_code,
     expectation.c.region,
     expectation.c.commune,
@@ -119,11 +123,6 @@ _LOADED = (
     expectation.c.outcome,
     expectation.c.settled_amount,
 )
-
-
-def among(values: Iterable[str]) -> ColumnElement[Any]:
-    """One array parameter (`= ANY(:values)`), however many values: an IN list is capped at 65,535."""
-    return any_(literal(list(values), ARRAY(Text)))
 
 
 class ExpectationRepository:
@@ -207,7 +206,7 @@ class ExpectationRepository:
                 tx_ref,
                 confirmed_on,
                 confirmed_amount,
-                item.reported_status if conflicted else (previous[5] if previous else None),
+                (item.reported_status or item.state) if conflicted else (previous[5] if previous else None),
             )
         update_rows(
             self.connection,
@@ -219,30 +218,42 @@ class ExpectationRepository:
         )
         return list(rows)
 
-    def load(self, instruction_ids: Iterable[str]) -> list[StoredExpectation]:
+    def load(self, instruction_ids: Collection[str]) -> list[StoredExpectation]:
+        if not instruction_ids:
+            return []
         rows = self.connection.execute(
-            select(*_LOADED).where(expectation.c.instruction_id == among(instruction_ids))
-        ).all()
-        return [_stored(row) for row in rows]
-
-    def ids_of_providers(self, providers: Iterable[str]) -> list[str]:
-        return list(
-            self.connection.execute(
-                select(expectation.c.instruction_id).where(expectation.c.provider == among(providers))
-            ).scalars()
+            select(*_LOADED).where(
+                expectation.c.instruction_id == among_many(self.connection, instruction_ids)
+            )
         )
+        shared: dict[Any, Any] = {}
+        return [_stored(row, shared) for row in rows]
 
-    def referenced_by(self, references: Iterable[str]) -> list[str]:
-        """Instruction ids whose instruction id, provider request key or provider reference is given."""
-        keys = list(references)
-        if not keys:
+    def unsettled_of_providers(self, providers: Collection[str]) -> list[str]:
+        """The providers' expectations that no statement line may name yet (judged UNSETTLED, or not yet)."""
+        if not providers:
             return []
         return list(
             self.connection.execute(
                 select(expectation.c.instruction_id).where(
-                    (expectation.c.instruction_id == among(keys))
-                    | (expectation.c.provider_request_key == among(keys))
-                    | (expectation.c.provider_tx_ref == among(keys))
+                    expectation.c.provider == among(providers),
+                    expectation.c.outcome.is_(None)
+                    | (expectation.c.outcome == among(outcome.value for outcome in UNSETTLED)),
+                )
+            ).scalars()
+        )
+
+    def referenced_by(self, references: Collection[str]) -> list[str]:
+        """Instruction ids whose instruction id, provider request key or provider reference is given."""
+        if not references:
+            return []
+        keys = among_many(self.connection, references)
+        return list(
+            self.connection.execute(
+                select(expectation.c.instruction_id).where(
+                    (expectation.c.instruction_id == keys)
+                    | (expectation.c.provider_request_key == keys)
+                    | (expectation.c.provider_tx_ref == keys)
                 )
             ).scalars()
         )
@@ -250,10 +261,48 @@ class ExpectationRepository:
     def of_cycle(self, cycle_id: UUID) -> list[StoredExpectation]:
         rows = self.connection.execute(
             select(*_LOADED).where(expectation.c.cycle_id == cycle_id).order_by(expectation.c.instruction_id)
-        ).all()
-        return [_stored(row) for row in rows]
+        )
+        shared: dict[Any, Any] = {}
+        return [_stored(row, shared) for row in rows]
 
-    def save_outcomes(self, rows: Sequence[tuple[str, str, int]]) -> None:
+    def groups_of_cycle(self, cycle_id: UUID) -> list[Group]:
+        """The cycle's expectations counted by summary keys, payment state and outcome, in SQL."""
+        keys = (
+            expectation.c.programme_code,
+            expectation.c.region,
+            expectation.c.commune,
+            expectation.c.provider,
+            expectation.c.modality,
+            expectation.c.state,
+            expectation.c.outcome,
+        )
+        rows = self.connection.execute(
+            select(
+                *keys,
+                func.count(),
+                func.sum(expectation.c.amount),
+                func.sum(expectation.c.settled_amount),
+            )
+            .where(expectation.c.cycle_id == cycle_id)
+            .group_by(*keys)
+        )
+        return [
+            Group(
+                programme=programme,
+                region=region,
+                commune=commune,
+                provider=provider,
+                modality=modality,
+                state=PaymentState(state),
+                outcome=InstructionOutcome(outcome or InstructionOutcome.AWAITING_PROVIDER.value),
+                count=int(count),
+                amount=int(amount),
+                settled_amount=int(settled_amount),
+            )
+            for programme, region, commune, provider, modality, state, outcome, count, amount, settled_amount in rows
+        ]
+
+    def save_outcomes(self, rows: Iterable[tuple[str, str, int]]) -> None:
         """(instruction id, outcome, settled amount) for each expectation judged again."""
         update_rows(
             self.connection,
@@ -265,9 +314,9 @@ class ExpectationRepository:
         )
 
 
-def _stored(row: Any) -> StoredExpectation:
+def _stored(row: Any, shared: dict[Any, Any]) -> StoredExpectation:
     return StoredExpectation(
-        expectation=_expectation(row),
+        expectation=_expectation(row, shared),
         cycle_id=row.cycle_id,
         outcome=InstructionOutcome(row.outcome or InstructionOutcome.AWAITING_PROVIDER.value),
         settled_amount=row.settled_amount,

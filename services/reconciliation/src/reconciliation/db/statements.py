@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from reconciliation.db.bulk_update import update_rows
-from reconciliation.db.expectations import among
+from reconciliation.db.keys import among_many, copy_rows
 from reconciliation.db.tables import known_account, statement, statement_line
 from reconciliation.domain.matching import LineResult
 from reconciliation.statements.lines import (
@@ -23,7 +23,6 @@ from reconciliation.statements.lines import (
     StatementLine,
     TransactionSummary,
 )
-from shared.bulk import insert_rows
 
 LineKey = tuple[UUID, int]
 """A stored line: its statement and its position in it."""
@@ -162,9 +161,9 @@ class StatementRepository:
             file_sha256=row.file_sha256,
         )
 
-    def add_lines(self, statement_id: UUID, results: Sequence[LineResult]) -> None:
-        """The statement's lines with their outcomes, in one COPY."""
-        rows = [
+    def add_lines(self, statement_id: UUID, results: Iterable[LineResult]) -> None:
+        """The statement's lines with their outcomes, in one COPY straight into the table, row by row."""
+        rows = (
             (
                 statement_id,
                 position,
@@ -188,16 +187,16 @@ class StatementRepository:
             )
             for position, result in enumerate(results)
             for line in (result.line,)
-        ]
-        insert_rows(self.connection, statement_line, rows, columns=_LINE_COLUMNS)
+        )
+        copy_rows(self.connection, f'"{statement_line.schema}"."{statement_line.name}"', _LINE_COLUMNS, rows)
 
     def lines_referencing(
-        self, references: Iterable[str], *, excluding: UUID | None = None
+        self, references: Collection[str], *, excluding: UUID | None = None
     ) -> list[tuple[LineKey, StatementLine]]:
         """Stored lines whose `our_ref` or `provider_ref` is one of `references`."""
-        keys = list(references)
-        if not keys:
+        if not references:
             return []
+        keys = among_many(self.connection, references)
         columns = (
             *[statement_line.c[name] for name in _LINE_COLUMNS[:18]],
             statement.c.format.label("source"),
@@ -205,7 +204,7 @@ class StatementRepository:
         query = (
             select(*columns)
             .join(statement, statement.c.statement_id == statement_line.c.statement_id)
-            .where((statement_line.c.our_ref == among(keys)) | (statement_line.c.provider_ref == among(keys)))
+            .where((statement_line.c.our_ref == keys) | (statement_line.c.provider_ref == keys))
             .order_by(statement.c.imported_at, statement_line.c.statement_id, statement_line.c.position)
         )
         if excluding is not None:
@@ -233,7 +232,8 @@ class StatementRepository:
         ).all()
         return {provider: day for provider, day in rows if day is not None}
 
-    def get(self, statement_id: UUID) -> dict[str, Any] | None:
+    def get(self, statement_id: UUID, *, after: int = -1, limit: int) -> dict[str, Any] | None:
+        """The statement with at most `limit` of its lines, those after position `after`, in order."""
         row = (
             self.connection.execute(select(statement).where(statement.c.statement_id == statement_id))
             .mappings()
@@ -243,8 +243,9 @@ class StatementRepository:
             return None
         lines = self.connection.execute(
             select(statement_line)
-            .where(statement_line.c.statement_id == statement_id)
+            .where(statement_line.c.statement_id == statement_id, statement_line.c.position > after)
             .order_by(statement_line.c.position)
+            .limit(limit)
         ).mappings()
         return {**row, "lines": [dict(line) for line in lines]}
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Self
+from uuid import UUID
 
 from sqlalchemy import Engine
 
@@ -29,9 +31,30 @@ class ReconciliationUnitOfWork(UnitOfWork):
         super().__init__(
             engine, schema="reconciliation", source="/filet/reconciliation", topic_prefix=topic_prefix
         )
+        self.reconciled_cycles: set[UUID] = set()
+        self._before_commit: dict[str, Callable[[], None]] = {}
+
+    def before_commit(self, name: str, work: Callable[[], None]) -> None:
+        """Run `work` once just before this transaction commits, whatever happens in between; the same
+        `name` registered twice runs once (e.g. one `cycle.reconciled` per cycle per transaction)."""
+        self._before_commit.setdefault(name, work)
+
+    def commit(self) -> None:
+        while self._before_commit:
+            _, work = self._before_commit.popitem()
+            work()
+        super().commit()
+        self.reconciled_cycles = set()
+
+    def rollback(self) -> None:
+        self._before_commit = {}
+        self.reconciled_cycles = set()
+        super().rollback()
 
     def __enter__(self) -> Self:
         super().__enter__()
+        self._before_commit = {}
+        self.reconciled_cycles = set()
         connection = self.connection
         self.payees = PayeeRepository(connection)
         self.expectations = ExpectationRepository(connection)

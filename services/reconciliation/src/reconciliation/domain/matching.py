@@ -58,6 +58,20 @@ class InstructionOutcome(StrEnum):
     STATUS_CONFLICT = "STATUS_CONFLICT"
 
 
+#: Outcomes an expectation may hold with no line naming it: a statement that does not name it can still
+#: change it (its coverage turns AWAITING_PROVIDER or CONFIRMED_UNSETTLED into MISSING_FROM_SETTLEMENT),
+#: and its lines may be suggested for it. Every other outcome comes from lines that name it.
+UNSETTLED = frozenset(
+    {
+        InstructionOutcome.AWAITING_PROVIDER,
+        InstructionOutcome.CONFIRMED_UNSETTLED,
+        InstructionOutcome.MISSING_FROM_SETTLEMENT,
+        InstructionOutcome.NO_MONEY_MOVED,
+        InstructionOutcome.STATUS_CONFLICT,
+    }
+)
+
+
 class LineOutcome(StrEnum):
     MATCHED = "MATCHED"
     FUNDING_MATCHED = "FUNDING_MATCHED"
@@ -84,7 +98,9 @@ class Expectation:
     """One instruction as reconciliation knows it: what should move, and what payments says happened.
 
     `payee` is an E.164 msisdn or an account (IBAN). `confirmed_on`/`confirmed_amount` come from the
-    provider's confirmation (callback or status query). The last four fields only feed the summary.
+    provider's confirmation (callback or status query). `reported_status` is a terminal status the
+    provider reported against the payment's own (a status conflict: the state was kept). The last four
+    fields only feed the summary.
     """
 
     instruction_id: str
@@ -97,6 +113,7 @@ class Expectation:
     provider_tx_ref: str | None = None
     confirmed_on: date | None = None
     confirmed_amount: int | None = None
+    reported_status: str | None = None
     programme: str = ""
     region: str = ""
     commune: str = ""
@@ -402,6 +419,8 @@ def _judge(
 def _decide(
     expectation: Expectation, evidence: _Evidence, settled_through: Mapping[str, date]
 ) -> tuple[InstructionOutcome, Discrepancy | None]:
+    if expectation.reported_status:
+        return _contradicted(expectation, expectation.reported_status)
     if evidence.returns:
         return _returned(evidence.returns)
     if evidence.reversals:
@@ -413,6 +432,17 @@ def _decide(
     if evidence.failures:
         return _reported_failed(expectation, evidence.failures[0])
     return _absent(expectation, settled_through)
+
+
+def _contradicted(expectation: Expectation, claim: str) -> tuple[InstructionOutcome, Discrepancy]:
+    """The provider reported a terminal status that contradicts the payment's (PROVIDERS.md §8.2)."""
+    return _conflict(
+        expectation.amount,
+        Severity.CRITICAL,
+        f"The provider reported the payment {claim} while payments has it {expectation.state.value};"
+        " the state was kept and a status query is due. Do not re-issue until the provider's answer"
+        " and the statements agree.",
+    )
 
 
 def _returned(returns: list[StatementLine]) -> tuple[InstructionOutcome, Discrepancy]:

@@ -16,6 +16,7 @@ from reconciliation.db.statements import LineKey
 from reconciliation.db.unit_of_work import ReconciliationUnitOfWork
 from reconciliation.domain.matching import Discrepancy, LineResult, reconcile, reference_keys
 from reconciliation.statements.lines import StatementLine
+from reconciliation.use_cases.report_cycle import announce_reconciled
 from shared.events.contracts import DiscrepanciesFound, FoundDiscrepancy
 
 
@@ -36,10 +37,12 @@ def rematch(
     fresh: Sequence[StatementLine] = (),
     fresh_statement: UUID | None = None,
 ) -> Rematch:
-    """Re-run matching for the given expectations (and those of `providers`), with the fresh lines if any.
+    """Re-run matching for the given expectations, those the fresh lines name, and the unsettled ones of
+    `providers` (the only ones a statement that does not name them can change), with the fresh lines if any.
 
     Fresh lines are not stored yet: the caller stores them with the results returned. Publishes
-    `discrepancies.found` for the discrepancies seen for the first time.
+    `discrepancies.found` for the discrepancies seen for the first time, and `cycle.reconciled` before
+    the transaction commits for every cycle whose outcomes changed.
     """
     ids = set(instruction_ids)
     ids.update(
@@ -47,7 +50,7 @@ def rematch(
             {ref for line in fresh for ref in (line.our_ref, line.provider_ref) if ref}
         )
     )
-    ids.update(uow.expectations.ids_of_providers(set(providers)))
+    ids.update(uow.expectations.unsettled_of_providers(set(providers)))
     stored = {item.expectation.instruction_id: item for item in uow.expectations.load(ids)}
     old_lines = uow.statements.lines_referencing(
         reference_keys(item.expectation for item in stored.values()), excluding=fresh_statement
@@ -79,13 +82,16 @@ def rematch(
     outcome.fresh = result.lines[len(old_lines) :]
     outcome.line_outcomes = Counter(line.outcome.value for line in outcome.fresh)
     uow.statements.save_line_outcomes(old_results)
+    changed = [
+        item
+        for item in result.instructions
+        if _changed(stored[item.expectation.instruction_id], item.outcome.value, item.settled_amount)
+    ]
     uow.expectations.save_outcomes(
-        [
-            (item.expectation.instruction_id, item.outcome.value, item.settled_amount)
-            for item in result.instructions
-            if _changed(stored[item.expectation.instruction_id], item.outcome.value, item.settled_amount)
-        ]
+        (item.expectation.instruction_id, item.outcome.value, item.settled_amount) for item in changed
     )
+    if changed:
+        announce_reconciled(uow, {stored[item.expectation.instruction_id].cycle_id for item in changed})
     subjects: dict[str, tuple[Discrepancy | None, tuple[object, ...]]] = {}
     for item in result.instructions:
         cycle_id = stored[item.expectation.instruction_id].cycle_id

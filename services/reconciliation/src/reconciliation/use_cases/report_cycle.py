@@ -8,8 +8,9 @@ from typing import Any
 from uuid import UUID
 
 from reconciliation.db.unit_of_work import ReconciliationUnitOfWork
-from reconciliation.domain.summary import Category, CycleSummary, Funnel, categories_of, summarise
+from reconciliation.domain.summary import Category, CycleSummary, Funnel, categories_of, summarise_groups
 from shared.errors import NotFound
+from shared.events.contracts import CycleReconciled
 
 BREAKDOWNS = ("programme", "region", "commune", "provider", "modality")
 #: The outcome buckets: each expectation is in exactly one, and they add up to `planned`.
@@ -82,11 +83,8 @@ def _summary_document(
 
 def cycle_report(uow: ReconciliationUnitOfWork, *, cycle_id: UUID, masked: bool) -> CycleReport:
     """The summary, one row per instruction and the discrepancies of a cycle (404 if nothing is known of it)."""
+    summary = cycle_summary(uow, cycle_id=cycle_id)
     records = uow.expectations.of_cycle(cycle_id)
-    cycle = uow.cycles.get(cycle_id)
-    if not records and cycle is None:
-        raise NotFound(f"no cycle {cycle_id} known here (yet)")
-    summary = _summary_document(cycle_id, cycle, summarise(records), uow.cycles.voucher_totals(cycle_id))
     rows = []
     for record in records:
         expectation = record.expectation
@@ -112,4 +110,23 @@ def cycle_report(uow: ReconciliationUnitOfWork, *, cycle_id: UUID, masked: bool)
 
 
 def cycle_summary(uow: ReconciliationUnitOfWork, *, cycle_id: UUID) -> dict[str, Any]:
-    return cycle_report(uow, cycle_id=cycle_id, masked=True).summary
+    """The summary, counted in SQL by summary keys, state and outcome (404 if nothing is known of the cycle)."""
+    groups = uow.expectations.groups_of_cycle(cycle_id)
+    cycle = uow.cycles.get(cycle_id)
+    if not groups and cycle is None:
+        raise NotFound(f"no cycle {cycle_id} known here (yet)")
+    return _summary_document(cycle_id, cycle, summarise_groups(groups), uow.cycles.voucher_totals(cycle_id))
+
+
+def announce_reconciled(uow: ReconciliationUnitOfWork, cycle_ids: set[UUID]) -> None:
+    """Publish `cycle.reconciled` with its summary for each cycle, once per transaction, just before commit."""
+    uow.reconciled_cycles.update(cycle_ids)
+    uow.before_commit("cycle.reconciled", lambda: _publish_reconciled(uow))
+
+
+def _publish_reconciled(uow: ReconciliationUnitOfWork) -> None:
+    for cycle_id in sorted(uow.reconciled_cycles):
+        uow.publish(
+            CycleReconciled(cycle_id=cycle_id, summary=cycle_summary(uow, cycle_id=cycle_id)),
+            subject=str(cycle_id),
+        )
