@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -105,3 +106,52 @@ def test_every_route_admits_its_roles_and_refuses_the_others_with_403(
             assert status != 403, (user, status)
         else:
             assert status == 403, (user, status)
+
+
+def _expire_all(db: Engine) -> None:
+    with db.begin() as conn:
+        conn.execute(text("UPDATE \"payments\".voucher SET expires_at = now() - interval '1 second'"))
+
+
+def test_housekeeping_expires_a_voucher_past_its_expiry_and_fails_its_payment(
+    flow: Flow, voucher: str, db: Engine, dispatcher: Any
+) -> None:
+    _expire_all(db)
+
+    dispatcher.housekeeping()
+
+    view = flow.api.get(f"/v1/vouchers/{voucher}", headers=flow.auth("vendor")).json()
+    assert view["state"] == "EXPIRED"
+    with db.connect() as conn:
+        payment = conn.execute(text('SELECT state, failure_code FROM "payments".payment')).one()
+        published = conn.execute(
+            text("SELECT payload FROM \"payments\".outbox WHERE type = 'vouchers.expired'")
+        ).scalars()
+        expired = [
+            item for payload in published for item in json.loads(bytes(payload))["data"]["voucher_ids"]
+        ]
+        cycle = conn.execute(text('SELECT state FROM "payments".cycle')).scalar_one()
+    assert tuple(payment) == ("FAILED", "EXPIRED")
+    assert len(expired) == 1
+    assert cycle == "closed"
+
+
+def test_a_voucher_not_yet_expired_is_left_issued(flow: Flow, voucher: str, dispatcher: Any) -> None:
+    dispatcher.housekeeping()
+
+    view = flow.api.get(f"/v1/vouchers/{voucher}", headers=flow.auth("vendor")).json()
+    assert view["state"] == "ISSUED"
+
+
+def test_an_expired_voucher_stays_refused_after_the_expiry_job(
+    flow: Flow, voucher: str, db: Engine, dispatcher: Any
+) -> None:
+    _expire_all(db)
+    dispatcher.housekeeping()
+
+    answer = flow.api.post(
+        f"/v1/vouchers/{voucher}/redemptions", json={"amount": 30_000}, headers=flow.auth("vendor")
+    )
+
+    assert answer.status_code == 409
+    assert answer.json()["error"]["details"]["state"] == "EXPIRED"

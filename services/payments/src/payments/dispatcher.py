@@ -5,7 +5,8 @@ One worker thread per provider repeats: claim a chunk (`FOR UPDATE SKIP LOCKED`,
 one request per payment with bounded concurrency and a rate limit), then record the answers in one
 transaction. Payments in doubt or awaiting confirmation are settled by authenticated status queries; one
 still unknown to the provider is sent again with the same key, never a new one. The main thread puts
-payments left SUBMITTING by a dead dispatcher in doubt, asks about quiet ones, and closes finished cycles.
+payments left SUBMITTING by a dead dispatcher in doubt, asks about quiet ones, expires vouchers past their
+expiry, and closes finished cycles.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from payments.gateways import Gateway, build_gateways
 from payments.providers.events import Instruction, ProviderEvent, SendResult
 from payments.service import unit_of_work_factory
 from payments.settings import PaymentsSettings
+from payments.use_cases.expire_vouchers import expire_vouchers
 from payments.use_cases.process_pending_callbacks import process_pending_callbacks
 from payments.use_cases.record_payment_news import SUBMIT, News, record_payment_news
 from shared.db import build_engine
@@ -45,6 +47,8 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 EVENT_BATCH = 1000
+#: Vouchers expired per housekeeping pass (the rest wait for the next pass, a second later).
+VOUCHER_EXPIRY_BATCH = 5000
 
 
 class Dispatcher:
@@ -180,9 +184,10 @@ class Dispatcher:
                         subject=str(cycle_id),
                     )
             quiet = uow.payments.flag_quiet(older_than_seconds=self.settings.stale_after_seconds)
+            expired = expire_vouchers(uow, limit=VOUCHER_EXPIRY_BATCH)
             closed = self._close_finished_cycles(uow)
             uow.commit()
-        return len(stale) + quiet + closed
+        return len(stale) + quiet + expired + closed
 
     def _close_finished_cycles(self, uow: PaymentsUnitOfWork) -> int:
         finished = uow.cycles.released_unfinished()

@@ -193,7 +193,11 @@ def cycle_out(uow: PaymentsUnitOfWork, cycle_id: UUID) -> CycleOut:
 
 @router.post("/cycles", status_code=201, response_model=CycleOut, tags=["cycles"])
 def post_cycles(body: CycleIn, user: Operator, uow: UnitOfWorkDep, key: IdempotencyKey = None) -> Response:
-    """Create a cycle; its entitlements are computed at once (see `summary` and `flags`)."""
+    """Create a cycle; its entitlements are computed at once (see `summary` and `flags`).
+
+    With `reissue_failed: true` the cycle also re-issues the programme's earlier definitive failures, each once
+    (`reissue_as`: `voucher` or `mobile_money`); they are in the preview (`summary.reissues`, flags `reissue:<code>`)
+    and pass maker-checker with the rest of the cycle."""
 
     def work() -> tuple[int, CycleOut]:
         cycle_id = create_cycle(
@@ -204,6 +208,8 @@ def post_cycles(body: CycleIn, user: Operator, uow: UnitOfWorkDep, key: Idempote
             refocus=body.refocus,
             piggyback_of=body.piggyback_of,
             actor=user,
+            reissue_failed=body.reissue_failed,
+            reissue_as=body.reissue_as,
         )
         return 201, cycle_out(uow, cycle_id)
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from payments.domain.schemes import Area, Modality, MonthlyRate, SizeSupplement, YearlyTranches
-from payments.use_cases.create_cycle import Refocus
+from payments.use_cases.create_cycle import Refocus, ReissueModality
 
 ProgrammeCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{0,31}$")]
 ReferenceCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{0,2}$")]
@@ -56,6 +56,19 @@ class CycleIn(_In):
     refocus: Refocus | None = None
     piggyback_of: ProgrammeCode | None = Field(
         default=None, description="programme whose households and rails are used"
+    )
+    reissue_failed: bool = Field(
+        default=False,
+        description="add one line per definitive failure (RECIPIENT_NOT_FOUND, RECIPIENT_NOT_ALLOWED, "
+        "NAME_MISMATCH) of this programme's earlier cycles not yet re-issued: a new attempt (new reference, "
+        "new provider key, `reissue_of` the failed payment) for the failed amount, shown in `summary.reissues` "
+        "and flagged `reissue:<code>`, approved and released with the cycle. A failure is re-issued once: "
+        "asking again in a later cycle adds nothing for it (unless the cycle holding it is cancelled).",
+    )
+    reissue_as: ReissueModality | None = Field(
+        default=None,
+        description="how re-issues are paid: `voucher` (a voucher code, redeemed at a registered vendor) or "
+        "`mobile_money` (to the household's current wallet, routed by the scheme); default: the scheme's modality",
     )
 
 

@@ -61,8 +61,40 @@ FROM (
             SELECT count(*) FROM "payments".entitlement e
             JOIN "payments".cycle earlier ON earlier.id = e.cycle_id
             WHERE e.household_id = m.household_id AND earlier.programme_code = :programme
-              AND earlier.state IN ('released', 'closed') AND NOT e.blocked))
+              AND earlier.state IN ('released', 'closed') AND NOT e.blocked AND e.reissue_of IS NULL))
 ) c
+"""
+
+#: One line per definitively failed payment of the programme's earlier cycles not re-issued yet (nor in a live
+#: cycle), after the cycle's own lines; paid as `:modality`, to the household's current wallet if mobile money.
+_REISSUES = """
+INSERT INTO "payments".entitlement (cycle_id, household_id, sequence, base_amount, top_up_amount, modality,
+    provider, payee_msisdn, payee_name, region, cercle, commune, flags, blocked, reissue_of)
+SELECT :cycle_id, r.household_id, r.last + row_number() OVER (ORDER BY r.reference), r.base_amount,
+       r.top_up_amount, :modality, r.provider, r.msisdn, r.payee_name, r.region, r.cercle, r.commune,
+       array_remove(ARRAY['reissue:' || r.failure_code,
+                           CASE WHEN :modality = 'mobile_money' AND r.msisdn IS NULL THEN 'no_msisdn' END,
+                           CASE WHEN :modality = 'mobile_money' AND r.provider IS NULL THEN 'no_provider' END],
+                    NULL),
+       :modality = 'mobile_money' AND (r.msisdn IS NULL OR r.provider IS NULL), r.id
+FROM (
+    SELECT f.id, f.household_id, f.reference, f.base_amount, f.top_up_amount, f.failure_code,
+           e.region, e.cercle, e.commune, coalesce(b.head_name, e.payee_name) AS payee_name,
+           CASE WHEN :modality = 'mobile_money' THEN coalesce(b.msisdn, f.payee_msisdn) END AS msisdn,
+           CASE WHEN :modality = 'mobile_money' THEN coalesce(
+               CAST(:routes AS jsonb) ->> lower(coalesce(b.operator, '')), f.provider) END AS provider,
+           (SELECT coalesce(max(sequence), 0) FROM "payments".entitlement WHERE cycle_id = :cycle_id) AS last
+    FROM "payments".payment f
+    JOIN "payments".cycle c ON c.id = f.cycle_id
+    JOIN "payments".entitlement e ON e.id = f.entitlement_id
+    LEFT JOIN "payments".beneficiary b ON b.household_id = f.household_id
+    WHERE c.programme_code = :programme AND c.state IN ('released', 'closed') AND c.id <> :cycle_id
+      AND f.state IN ('FAILED', 'REJECTED') AND f.failure_code = ANY(CAST(:codes AS text[]))
+      AND NOT EXISTS (SELECT 1 FROM "payments".payment again WHERE again.reissue_of = f.id)
+      AND NOT EXISTS (
+          SELECT 1 FROM "payments".entitlement line JOIN "payments".cycle live ON live.id = line.cycle_id
+          WHERE line.reissue_of = f.id AND NOT line.blocked AND live.state <> 'cancelled')
+) r
 """
 
 _SUMMARY = """
@@ -157,6 +189,34 @@ class CycleRepository:
             },
         ).rowcount
 
+    def add_reissues(
+        self,
+        *,
+        cycle_id: UUID,
+        programme_code: str,
+        failure_codes: Sequence[str],
+        modality: str,
+        routes: dict[str, str],
+    ) -> int:
+        """Lines re-issuing the programme's definitive failures; each failure goes into one live cycle at most.
+
+        A transaction-scoped lock per programme serialises two cycles picking failures at the same time: the
+        second one's statement starts after the first commits, so it sees the first one's lines.
+        """
+        self.connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"payments.reissue:{programme_code}"}
+        )
+        return self.connection.execute(
+            text(_REISSUES),
+            {
+                "cycle_id": cycle_id,
+                "programme": programme_code,
+                "codes": list(failure_codes),
+                "modality": modality,
+                "routes": orjson.dumps({key.casefold(): value for key, value in routes.items()}).decode(),
+            },
+        ).rowcount
+
     def add_top_up(
         self,
         *,
@@ -184,7 +244,7 @@ class CycleRepository:
         row = self.connection.execute(
             text(
                 f'WITH raised AS (UPDATE "payments".entitlement e SET top_up_amount = top_up_amount + {extra} '
-                f"WHERE e.cycle_id = :cycle_id AND NOT e.blocked AND ({where}) RETURNING {extra} AS extra) "
+                f"WHERE e.cycle_id = :cycle_id AND NOT e.blocked AND e.reissue_of IS NULL AND ({where}) RETURNING {extra} AS extra) "
                 "SELECT count(*), coalesce(sum(extra), 0) FROM raised"
             ),
             {
@@ -257,6 +317,14 @@ class CycleRepository:
             {"c": cycle_id},
         ).all()
         result["flags"] = {str(flag): int(count) for flag, count in flags}
+        reissues = self.connection.execute(
+            text(
+                'SELECT count(*), coalesce(sum(base_amount + top_up_amount), 0) FROM "payments".entitlement '
+                "WHERE cycle_id = :c AND reissue_of IS NOT NULL AND NOT blocked"
+            ),
+            {"c": cycle_id},
+        ).one()
+        result["reissues"] = {"count": int(reissues[0]), "amount": int(reissues[1])}
         return result
 
     def entitlements(self, cycle_id: UUID, *, limit: int, offset: int) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ WITH created AS (
            :prefix || lpad(e.sequence::text, 6, '0'), gen_random_uuid(), e.modality, e.provider, e.payee_msisdn,
            e.base_amount + e.top_up_amount, e.base_amount, e.top_up_amount, :state
     FROM "payments".entitlement e
-    WHERE e.cycle_id = :cycle_id AND NOT e.blocked
+    WHERE e.cycle_id = :cycle_id AND NOT e.blocked AND e.reissue_of IS NULL
     ON CONFLICT (entitlement_id) WHERE reissue_of IS NULL DO NOTHING
     RETURNING id
 ), history AS (
@@ -51,6 +51,49 @@ class PaymentRepository:
                 text(_CREATE),
                 {"cycle_id": cycle_id, "prefix": reference_prefix, "state": state, "reason": reason},
             ).scalar_one()
+        )
+
+    def reissue_lines_to_pay(self, cycle_id: UUID) -> list[dict[str, Any]]:
+        """The cycle's payable re-issue lines without a payment yet, each with the failed payment it re-issues."""
+        rows = self.connection.execute(
+            text(
+                "SELECT e.id AS entitlement_id, e.modality AS line_modality, e.provider AS line_provider, "
+                'e.payee_msisdn AS line_msisdn, f.* FROM "payments".entitlement e '
+                'JOIN "payments".payment f ON f.id = e.reissue_of '
+                "WHERE e.cycle_id = :c AND NOT e.blocked AND NOT EXISTS ("
+                'SELECT 1 FROM "payments".payment p WHERE p.entitlement_id = e.id) ORDER BY e.sequence'
+            ),
+            {"c": cycle_id},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def add_reissues(self, rows: Sequence[Mapping[str, Any]], *, reason: str) -> None:
+        """New attempts, one per failed payment (the `payment_reissued_once` index refuses a second)."""
+        if not rows:
+            return
+        self.connection.execute(
+            text(
+                'INSERT INTO "payments".payment (id, cycle_id, entitlement_id, household_id, instruction_id, '
+                "attempt_no, reference, provider_request_key, modality, provider, payee_msisdn, amount, base_amount, "
+                "top_up_amount, state, reissue_of) VALUES (:id, :cycle_id, :entitlement_id, :household_id, "
+                ":instruction_id, :attempt_no, :reference, :provider_request_key, :modality, :provider, "
+                ":payee_msisdn, :amount, :base_amount, :top_up_amount, :state, :reissue_of)"
+            ),
+            list(rows),
+        )
+        self.add_history(
+            [
+                {
+                    "payment_id": row["id"],
+                    "from_state": None,
+                    "to_state": row["state"],
+                    "outcome": "transitioned",
+                    "reason": f"{reason}; re-issues {row['reissued_reference']}",
+                    "source": "release",
+                    "at": row["at"],
+                }
+                for row in rows
+            ]
         )
 
     def household_ids(self, cycle_id: UUID) -> list[UUID]:

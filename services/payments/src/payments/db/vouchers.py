@@ -54,6 +54,19 @@ class VoucherRepository:
         )
         return dict(row) if row else None
 
+    def expire_due(self, *, limit: int) -> list[dict[str, Any]]:
+        """ISSUED vouchers past their expiry → EXPIRED (skipping rows a redemption holds); the ones expired."""
+        rows = self.connection.execute(
+            text(
+                "UPDATE \"payments\".voucher v SET state = 'EXPIRED' WHERE v.id IN ("
+                "SELECT id FROM \"payments\".voucher WHERE state = 'ISSUED' AND expires_at <= now() "
+                "ORDER BY expires_at, id LIMIT :l FOR UPDATE SKIP LOCKED) AND v.state = 'ISSUED' "
+                "RETURNING v.id, v.payment_id, v.cycle_id, v.amount"
+            ),
+            {"l": limit},
+        ).mappings()
+        return [dict(row) for row in rows]
+
     def record_redemption(self, voucher_id: UUID, vendor_id: str, amount: int) -> None:
         self.connection.execute(
             text(

@@ -1,4 +1,5 @@
-"""Create a payment cycle: entitlements computed set-based in SQL from memberships and beneficiaries."""
+"""Create a payment cycle: entitlements computed set-based in SQL from memberships and beneficiaries, plus, if
+asked, one line re-issuing each definitive failure of the programme's earlier cycles (never twice)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field
 
 from payments.db.unit_of_work import PaymentsUnitOfWork
+from payments.domain.payments import FailureCode
 from payments.domain.schemes import Period, TransferScheme
 from shared.audit import record_action
 from shared.auth import Principal
@@ -32,6 +34,17 @@ class Refocus(BaseModel):
         return self
 
 
+#: Failures that no resend can cure (the recipient is unknown, blocked, or not the named person): listed for a
+#: follow-up and re-issued by a later cycle when its operator asks, possibly as a voucher.
+REISSUABLE_FAILURES = (
+    FailureCode.RECIPIENT_NOT_FOUND,
+    FailureCode.RECIPIENT_NOT_ALLOWED,
+    FailureCode.NAME_MISMATCH,
+)
+
+ReissueModality = Literal["voucher", "mobile_money"]
+
+
 def current_scheme(uow: PaymentsUnitOfWork, programme_code: str) -> tuple[dict[str, Any], TransferScheme]:
     row = uow.schemes.current(programme_code)
     if row is None:
@@ -51,6 +64,8 @@ def create_cycle(
     refocus: Refocus | None,
     piggyback_of: str | None,
     actor: Principal,
+    reissue_failed: bool = False,
+    reissue_as: ReissueModality | None = None,
 ) -> UUID:
     scheme_row, scheme = current_scheme(uow, programme_code)
     parsed = Period.parse(period)
@@ -98,6 +113,17 @@ def create_cycle(
         pmt_max=refocus.max_score if refocus else None,
         hea_categories=refocus.categories if refocus else None,
     )
+    reissues = 0
+    if reissue_failed:
+        reissues = uow.cycles.add_reissues(
+            cycle_id=cycle_id,
+            programme_code=programme_code,
+            failure_codes=[code.value for code in REISSUABLE_FAILURES],
+            modality=reissue_as or scheme.modality.value,
+            routes=scheme.routing.routes if scheme.routing else {},
+        )
+    elif reissue_as is not None:
+        raise InvalidInput("reissue_as goes with reissue_failed: true")
     count, amount, blocked = uow.cycles.totals(cycle_id)
     uow.publish(
         CycleCreated(
@@ -123,6 +149,7 @@ def create_cycle(
             "count": count,
             "amount": amount,
             "blocked": blocked,
+            "reissues": reissues,
         },
     )
     return cycle_id

@@ -1,14 +1,17 @@
-"""Release an approved cycle: one payment per payable entitlement (set-based), vouchers issued; twice is a no-op."""
+"""Release an approved cycle: one payment per payable entitlement (set-based), re-issues as new attempts of the
+failed payments they stand for, vouchers issued; releasing twice is a no-op."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 from payments.db.unit_of_work import PaymentsUnitOfWork
 from payments.domain.references import instruction_reference
 from payments.domain.schemes import Period, TransferScheme
 from payments.domain.vouchers import new_voucher_code
+from payments.use_cases.record_payment_news import domain_payment
 from payments.use_cases.submit_cycle import cycle_for_decision, refuse_transition
 from shared.audit import record_action
 from shared.auth import Principal
@@ -29,9 +32,9 @@ def release_cycle(uow: PaymentsUnitOfWork, *, cycle_id: UUID, actor: Principal, 
     scheme = TransferScheme.model_validate(scheme_row["body"]["scheme"])
     period = Period.parse(cycle["period"])
     prefix = instruction_reference(scheme.programme_code, period, 1)[:-6]
-    count = uow.payments.create_for_cycle(
-        cycle_id, reference_prefix=prefix, state="APPROVED", reason=f"cycle released by {actor.name}"
-    )
+    reason = f"cycle released by {actor.name}"
+    count = uow.payments.create_for_cycle(cycle_id, reference_prefix=prefix, state="APPROVED", reason=reason)
+    count += _reissue_failures(uow, cycle_id=cycle_id, reason=reason)
     _issue_vouchers(uow, cycle_id=cycle_id, programme_code=cycle["programme_code"], days=voucher_days)
     uow.cycles.update(cycle_id, state="released", released_by=actor.name, released_at=datetime.now(UTC))
     figures = uow.payments.cycle_figures(cycle_id)
@@ -57,6 +60,38 @@ def release_cycle(uow: PaymentsUnitOfWork, *, cycle_id: UUID, actor: Principal, 
         after={"state": "released", "payments": count, "amount": amount},
     )
     return True
+
+
+def _reissue_failures(uow: PaymentsUnitOfWork, *, cycle_id: UUID, reason: str) -> int:
+    """Each re-issue line pays a new attempt of its failed payment: a new reference and a new provider key."""
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    for line in uow.payments.reissue_lines_to_pay(cycle_id):
+        attempt = domain_payment(line).reissue().approve().expect_transition()
+        rows.append(
+            {
+                "id": uuid4(),
+                "cycle_id": cycle_id,
+                "entitlement_id": line["entitlement_id"],
+                "household_id": line["household_id"],
+                "instruction_id": attempt.instruction_id,
+                "attempt_no": attempt.attempt_no,
+                "reference": attempt.reference,
+                "provider_request_key": attempt.provider_request_key,
+                "modality": line["line_modality"],
+                "provider": line["line_provider"],
+                "payee_msisdn": line["line_msisdn"],
+                "amount": attempt.amount.amount,
+                "base_amount": line["base_amount"],
+                "top_up_amount": line["top_up_amount"],
+                "state": attempt.state.value,
+                "reissue_of": line["id"],
+                "reissued_reference": line["reference"],
+                "at": now,
+            }
+        )
+    uow.payments.add_reissues(rows, reason=reason)
+    return len(rows)
 
 
 def _issue_vouchers(uow: PaymentsUnitOfWork, *, cycle_id: UUID, programme_code: str, days: int) -> None:
