@@ -1,0 +1,172 @@
+"""Benchmark: the full cycle for N households on the embedded default, through the public APIs only.
+
+    python benchmarks/full_cycle.py [--households 200000]
+
+import → enrol (target, validate, activate) → events reach payments → cycle → approve → release →
+simulator → callbacks → statements → reconciliation summary. Prints each stage's seconds and items/s, the
+CPU seconds per 1,000 payments (every process of the system), the peak RSS of each process and the total.
+Target on a 2-core machine: ≤ 5 minutes for 200,000 households.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from filet.embedded import free_port
+from filet.journey import Journey
+from filet.registry_sample import generate
+from filet.stack import Stack
+from shared.settings import Settings
+
+PROGRAMME = "JIGISEMEJIRI"
+REGIONS = [
+    "Kayes",
+    "Koulikoro",
+    "Sikasso",
+    "Ségou",
+    "Mopti",
+    "Tombouctou",
+    "Gao",
+    "Kidal",
+    "Ménaka",
+    "Taoudénit",
+]
+
+
+def cpu_seconds(stack: Stack) -> float:
+    total = 0.0
+    for child in stack.supervisor.children:
+        try:
+            times = psutil.Process(child.process.pid).cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--households", type=int, default=200_000)
+    args = parser.parse_args()
+
+    workspace = Path(tempfile.mkdtemp(prefix="filet-bench-cycle-"))
+    ports = {name: free_port() for name in ("enrolment", "payments", "reconciliation", "simulator")}
+    stack = Stack(
+        Settings(topic_prefix="bench"), workspace, ports=ports, pg_port=free_port(), broker_port=free_port()
+    )
+    stages: list[tuple[str, float, int]] = []
+
+    def timed(name: str, items: int, work: object) -> object:
+        started = time.monotonic()
+        result = work()  # type: ignore[operator]
+        stages.append((name, time.monotonic() - started, items))
+        print(f"{name:<40} {stages[-1][1]:8.1f} s", flush=True)
+        return result
+
+    try:
+        stack.start()
+        journey = Journey({name: stack.url(name) for name in ports}, stack.tokens)
+        registry = workspace / "rsu.csv"
+        generate(args.households, registry, seed=2026, duplicate_percent=3, bad_percent=1)
+        cpu_before = cpu_seconds(stack)
+        started = time.monotonic()
+        job = timed("import + deduplication", args.households, lambda: journey.import_households(registry))
+        journey.create_programme(
+            {
+                "code": PROGRAMME,
+                "name": "Jigisemejiri",
+                "zone": [{"region": region} for region in REGIONS],
+                "duration_months": 36,
+                "targeting_method": "pmt",
+            }
+        )
+
+        def enrol() -> int:
+            for region in REGIONS:
+                journey.enrol(PROGRAMME, filter={"region": region})
+            return journey.validate_and_activate(PROGRAMME, who="comités villageois", where="villages")
+
+        active = int(timed("enrol, validate, activate", args.households, enrol))  # type: ignore[call-overload]
+        journey.define_scheme(
+            {
+                "programme_code": PROGRAMME,
+                "reference_code": "J",
+                "first_period": "2026-Q1",
+                "modality": "mobile_money",
+                "basis": {"kind": "monthly_rate", "monthly_amount": 10_000, "every_months": 3},
+                "cycles": 12,
+                "routing": {"orange": "gsma", "moov": "mtn", "other": "wave"},
+            }
+        )
+        timed(
+            "events reach payments",
+            active,
+            lambda: journey.wait_for_beneficiaries(PROGRAMME, active, timeout=1800),
+        )
+        cycle = timed(
+            "cycle: create, approve, release",
+            active,
+            lambda: journey.run_cycle(PROGRAMME, "2026-Q1", funding_line="IDA"),
+        )
+        cycle_id = cycle["id"]  # type: ignore[index]
+        paid = timed(
+            "dispatch, callbacks, every payment terminal",
+            active,
+            lambda: journey.wait_until_paid(cycle_id, timeout=3600),
+        )
+
+        def reconcile() -> None:
+            config = httpx.get(f"{stack.url('simulator')}/_admin/config", timeout=10).json()
+            for dialect in ("gsma", "mtn", "wave"):
+                account = config["accounts"][dialect]["id"]
+                journey.call(
+                    "POST",
+                    "reconciliation",
+                    "/v1/accounts",
+                    json={"account_id": account, "provider": dialect},
+                )
+                statement = httpx.get(
+                    f"{stack.url('simulator')}/_admin/statements/camt053",
+                    params={"account": account},
+                    timeout=600,
+                )
+                journey.import_statement(statement.content, content_type="application/xml")
+            journey.reconciliation(cycle_id)
+
+        timed("statements → reconciliation summary", active, reconcile)
+        total = time.monotonic() - started
+        cpu = cpu_seconds(stack) - cpu_before
+        payments = int(paid["summary"]["total"]["count"])  # type: ignore[index]
+        print()
+        print(
+            f"households {args.households:,}; imported {job['accepted'] + job['duplicates']:,}; "  # type: ignore[index]
+            f"active {active:,}; payments {payments:,}"
+        )
+        for name, seconds, items in stages:
+            print(f"  {name:<40} {seconds:8.1f} s  {items / seconds if seconds else 0:10,.0f} items/s")
+        print(f"end to end: {total:.1f} s  (target 300 s)")
+        print(f"CPU, every process: {cpu:.0f} s = {cpu / max(payments, 1) * 1000:.1f} s per 1,000 payments")
+        for child in stack.supervisor.children:
+            print(f"  peak RSS {child.name:<24} {peak_rss_mb(child.process.pid):7.0f} MB")
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
