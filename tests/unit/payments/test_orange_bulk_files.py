@@ -20,7 +20,6 @@ FIXTURES = Path(__file__).parents[2] / "fixtures"
 REPORT = FIXTURES / "statements" / "operator_bulk_report_OM_BAT25Q1-OM01_20250314.csv"
 RECEIVED_AT = datetime(2025, 3, 15, 8, 0, tzinfo=UTC)
 S = PaymentState
-needs_report = pytest.mark.skipif(not REPORT.exists(), reason=f"no operator report fixture at {REPORT}")
 
 
 def instruction(reference: str, msisdn: str = "+22376550041", name: str = "Nana Coulibaly") -> Instruction:
@@ -53,7 +52,6 @@ def test_a_number_that_is_not_malian_is_refused_before_upload() -> None:
         write_bulk_file([instruction("J26Q1-000041", msisdn="+22176550041")])
 
 
-@needs_report
 def test_the_operator_report_becomes_one_event_per_payment_line() -> None:
     report = parse_bulk_report(REPORT.read_bytes(), received_at=RECEIVED_AT)
 
@@ -73,7 +71,6 @@ def test_the_operator_report_becomes_one_event_per_payment_line() -> None:
     assert all(event.authenticity is Authenticity.OPERATOR_REPORT for event in report.events)
 
 
-@needs_report
 def test_report_lines_carry_operator_reference_amount_fee_payee_and_time() -> None:
     first, *_, reversal = parse_bulk_report(REPORT.read_bytes(), received_at=RECEIVED_AT).events
 
@@ -88,7 +85,6 @@ def test_report_lines_carry_operator_reference_amount_fee_payee_and_time() -> No
     assert (reversal.provider_tx_ref, reversal.amount) == ("BP250314.0915.B10047", 30_000)
 
 
-@needs_report
 def test_a_failed_line_says_why_in_canonical_terms() -> None:
     failed = next(
         event
@@ -100,7 +96,6 @@ def test_a_failed_line_says_why_in_canonical_terms() -> None:
     assert failed.raw_message == "Compte destinataire inexistant"
 
 
-@needs_report
 def test_applying_the_report_flags_the_short_payment_and_reverses_the_cancelled_one() -> None:
     events = parse_bulk_report(REPORT.read_bytes(), received_at=RECEIVED_AT).events
     payments = {
@@ -119,7 +114,6 @@ def test_applying_the_report_flags_the_short_payment_and_reverses_the_cancelled_
     assert Discrepancy.AMOUNT_MISMATCH in discrepancies
 
 
-@needs_report
 def test_a_report_exported_in_windows_1252_reads_the_same() -> None:
     utf8 = REPORT.read_bytes()
 
