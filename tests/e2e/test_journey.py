@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,37 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from filet.embedded import free_port
 from filet.journey import Journey
 from filet.registry_sample import generate
 from filet.stack import Stack
-from shared.settings import Settings
 
 PROGRAMME = "JIGISEMEJIRI"
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    """The whole system as `filet up` runs it, on free ports, in a throwaway workspace."""
-    # Not pytest's tmp_path: its root is kept at mode 700, which the PostgreSQL system user cannot traverse.
-    workspace = Path(tempfile.mkdtemp(prefix="filet-e2e-"))
-    ports = {
-        "enrolment": free_port(),
-        "payments": free_port(),
-        "reconciliation": free_port(),
-        "simulator": free_port(),
-    }
-    settings = Settings(topic_prefix="e2e")  # DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS when set, else embedded
-    running = Stack(settings, workspace, ports=ports, pg_port=free_port(), broker_port=free_port())
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def journey(stack: Stack) -> Journey:
-    urls = {name: stack.url(name) for name in ("enrolment", "payments", "reconciliation", "simulator")}
-    return Journey(urls, stack.tokens)
 
 
 @pytest.fixture(scope="module")
