@@ -303,3 +303,19 @@ def test_patch_amends_the_current_behaviour(client: httpx.Client) -> None:
 
     assert amended["duplicate_callbacks"] == 0.5
     assert amended["latency"] == {"fixed_ms": 1, "jitter_ms": 0}
+
+
+def test_putting_an_empty_all_layer_resets_every_dialect_to_its_defaults(simulator: Any) -> None:
+    httpx.patch(
+        f"{simulator.base_url}/_admin/behaviour", json={"all": {"duplicate_callbacks": 0.5}}
+    ).raise_for_status()
+    httpx.put(f"{simulator.base_url}/_admin/behaviour", json={"all": {}}).raise_for_status()
+
+    behaviour = httpx.get(f"{simulator.base_url}/_admin/behaviour").json()
+
+    assert {dialect: knobs["duplicate_callbacks"] for dialect, knobs in behaviour.items()} == {
+        "gsma": 0.0,
+        "mtn": 0.0,
+        "wave": 0.0,
+        "orange": 0.0,
+    }

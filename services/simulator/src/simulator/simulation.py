@@ -94,7 +94,7 @@ class Simulation:
         if unknown:
             raise ValueError(f"unknown dialects: {sorted(unknown)}")
         common = layers.get("all", {})
-        named = DIALECTS if common else tuple(d for d in DIALECTS if d in layers)
+        named = DIALECTS if "all" in layers else tuple(d for d in DIALECTS if d in layers)
         updated: dict[Dialect, Behaviour] = {}
         for dialect in named:
             own = layers.get(dialect, {})
