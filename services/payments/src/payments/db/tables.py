@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Integer, LargeBinary, MetaData, Table, Text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy.dialects.postgresql import UUID
 
 metadata = MetaData(schema="payments")
 
@@ -27,19 +27,6 @@ beneficiary = Table(
     Column("updated_at", DateTime(timezone=True)),
 )
 
-membership = Table(
-    "membership",
-    metadata,
-    Column("programme_code", Text, primary_key=True),
-    Column("household_id", UUID(as_uuid=True), primary_key=True),
-    Column("enrolment_id", UUID(as_uuid=True), nullable=False),
-    Column("status", Text, nullable=False),
-    Column("shock", Text),
-    Column("ends_on", Date),
-    Column("max_cycles", Integer),
-    Column("effective_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True)),
-)
 
 payment_history = Table(
     "payment_history",
@@ -52,20 +39,4 @@ payment_history = Table(
     Column("reason", Text, nullable=False),
     Column("source", Text, nullable=False),
     Column("at", DateTime(timezone=True)),
-)
-
-raw_callback = Table(
-    "raw_callback",
-    metadata,
-    Column("id", BigInteger, primary_key=True),
-    Column("provider", Text, nullable=False),
-    Column("method", Text, nullable=False),
-    Column("path", Text, nullable=False),
-    Column("headers", JSONB, nullable=False),
-    Column("body", LargeBinary, nullable=False),
-    Column("received_at", DateTime(timezone=True)),
-    Column("payment_id", UUID(as_uuid=True)),
-    Column("event_key", Text),
-    Column("outcome", Text),
-    Column("detail", Text),
 )
