@@ -8,6 +8,7 @@ high-volume write (imports, projections, the outbox), with upsert and skip-on-co
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, text
@@ -68,3 +69,27 @@ def insert_rows(
     written = list(result.scalars()) if returning else []
     connection.execute(text(f'TRUNCATE "{staging}"'))
     return written
+
+
+def upsert_objects(
+    connection: Connection,
+    table: Table,
+    objects: Sequence[Any],
+    *,
+    key: str,
+    fields: Sequence[str],
+    touch: str | None = None,
+) -> None:
+    """Insert or refresh one row per object (e.g. event items), taking `key` and `fields` from its attributes."""
+    if not objects:
+        return
+    row = attrgetter(key, *fields)
+    insert_rows(
+        connection,
+        table,
+        [row(item) for item in objects],
+        columns=(key, *fields),
+        conflict=[key],
+        update=fields,
+        touch=touch,
+    )

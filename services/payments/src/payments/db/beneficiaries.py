@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, func, select
 
 from payments.db.tables import beneficiary
-from shared.bulk import insert_rows
+from shared.bulk import upsert_objects
 from shared.events.contracts import HouseholdFacts
 
 _FIELDS = (
@@ -28,8 +27,6 @@ _FIELDS = (
     "hea_category",
 )
 
-_ROW = attrgetter("household_id", *_FIELDS)
-
 
 class BeneficiaryRepository:
     def __init__(self, connection: Connection) -> None:
@@ -37,17 +34,8 @@ class BeneficiaryRepository:
 
     def upsert_many(self, households: Sequence[HouseholdFacts]) -> None:
         """Insert or refresh beneficiaries in one statement (the set-based path for imports)."""
-        if not households:
-            return
-        rows = [_ROW(h) for h in households]
-        insert_rows(
-            self.connection,
-            beneficiary,
-            rows,
-            columns=("household_id", *_FIELDS),
-            conflict=["household_id"],
-            update=_FIELDS,
-            touch="updated_at",
+        upsert_objects(
+            self.connection, beneficiary, households, key="household_id", fields=_FIELDS, touch="updated_at"
         )
 
     def get(self, household_id: UUID) -> dict[str, Any] | None:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, func, select
 
 from reconciliation.db.tables import payee
-from shared.bulk import insert_rows
+from shared.bulk import upsert_objects
 from shared.events.contracts import HouseholdFacts
 
 _FIELDS = ("rsu_id", "head_name", "msisdn", "region", "cercle", "commune")
-
-_ROW = attrgetter("household_id", *_FIELDS)
 
 
 class PayeeRepository:
@@ -23,17 +20,8 @@ class PayeeRepository:
         self.connection = connection
 
     def upsert_many(self, households: Sequence[HouseholdFacts]) -> None:
-        if not households:
-            return
-        rows = [_ROW(h) for h in households]
-        insert_rows(
-            self.connection,
-            payee,
-            rows,
-            columns=("household_id", *_FIELDS),
-            conflict=["household_id"],
-            update=_FIELDS,
-            touch="updated_at",
+        upsert_objects(
+            self.connection, payee, households, key="household_id", fields=_FIELDS, touch="updated_at"
         )
 
     def get(self, household_id: UUID) -> dict[str, Any] | None:
