@@ -24,6 +24,7 @@ from payments.consumer import HANDLERS  # noqa: E402
 from payments.db.unit_of_work import PaymentsUnitOfWork  # noqa: E402
 from payments.dispatcher import Dispatcher  # noqa: E402
 from payments.gateways import build_gateways  # noqa: E402
+from payments.providers.transport import KeepAliveTransport  # noqa: E402
 from payments.service import unit_of_work_factory  # noqa: E402
 from payments.settings import PaymentsSettings  # noqa: E402
 from payments.use_cases.process_pending_callbacks import process_pending_callbacks  # noqa: E402
@@ -232,12 +233,14 @@ def dispatcher(
         topic_prefix=session_settings.topic_prefix,
         simulator_url=simulator.base_url,
     )
-    with httpx.Client(trust_env=False) as http:
-        yield Dispatcher(
+    with httpx.Client(transport=KeepAliveTransport(), trust_env=False) as http:
+        dispatcher = Dispatcher(
             unit_of_work_factory(db, settings),
             build_gateways(settings, payments_settings, http),
             payments_settings,
         )
+        yield dispatcher
+        dispatcher.close()
 
 
 class Flow:

@@ -27,6 +27,7 @@ from payments.db.unit_of_work import PaymentsUnitOfWork
 from payments.domain.payments import PaymentState
 from payments.gateways import Gateway, build_gateways
 from payments.providers.events import Instruction, ProviderEvent, SendResult
+from payments.providers.transport import KeepAliveTransport
 from payments.service import unit_of_work_factory
 from payments.settings import PaymentsSettings
 from payments.use_cases.expire_vouchers import expire_vouchers
@@ -64,6 +65,15 @@ class Dispatcher:
         self.gateways = gateways
         self.settings = settings
         self.callback_base = settings.callback_url.rstrip("/")
+        #: One lasting pool of sending threads per provider (their keep-alive connections live with them).
+        self._pools = {
+            name: ThreadPoolExecutor(max_workers=gateway.concurrency, thread_name_prefix=f"send-{name}")
+            for name, gateway in gateways.items()
+        }
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.shutdown(wait=True)
 
     # --- the loop ----------------------------------------------------------------------------------------
 
@@ -87,6 +97,7 @@ class Dispatcher:
             stop.wait(1.0)
         for worker in workers:
             worker.join(timeout=60)
+        self.close()
 
     def _provider_loop(self, gateway: Gateway, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -224,8 +235,9 @@ class Dispatcher:
             )
             news = {row["id"]: [News("send", send=answer, batch_ref=batch_ref)] for row in rows}
         else:
-            with ThreadPoolExecutor(max_workers=gateway.concurrency) as pool:
-                answers = list(pool.map(lambda row: gateway.send(self._instruction(gateway, row)), rows))
+            answers = list(
+                self._pools[gateway.name].map(lambda row: gateway.send(self._instruction(gateway, row)), rows)
+            )
             news = {row["id"]: [News("send", send=answer)] for row, answer in zip(rows, answers, strict=True)}
         with self.unit_of_work() as uow:
             record_payment_news(uow, news, source=f"dispatcher:{gateway.name}")
@@ -246,8 +258,11 @@ class Dispatcher:
         news: dict[UUID, list[News]] = {}
         resend: list[dict[str, Any]] = []
         if single:
-            with ThreadPoolExecutor(max_workers=gateway.concurrency) as pool:
-                events = list(pool.map(lambda row: gateway.query(self._instruction(gateway, row)), single))
+            events = list(
+                self._pools[gateway.name].map(
+                    lambda row: gateway.query(self._instruction(gateway, row)), single
+                )
+            )
             for row, event in zip(single, events, strict=True):
                 if event is not None and event.status is not PaymentState.UNKNOWN:
                     news[row["id"]] = [News("evidence", evidence=event)]
@@ -385,10 +400,7 @@ def main() -> None:
     engine = build_engine(
         settings.require_database_url(), pool_size=4, application_name="payments-dispatcher"
     )
-    limits = httpx.Limits(
-        max_connections=payments.concurrency * 4, max_keepalive_connections=payments.concurrency * 4
-    )
-    with httpx.Client(limits=limits, trust_env=False) as http:
+    with httpx.Client(transport=KeepAliveTransport(), trust_env=False) as http:
         dispatcher = Dispatcher(
             unit_of_work_factory(engine, settings), build_gateways(settings, payments, http), payments
         )
