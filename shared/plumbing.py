@@ -6,6 +6,8 @@ new migration, never an edit of this one.
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -137,3 +139,9 @@ class PlumbingTables:
             Column("response", LargeBinary),
             Column("created_at", DateTime(timezone=True)),
         )
+
+
+@functools.cache
+def plumbing_tables(schema: str) -> PlumbingTables:
+    """One schema's handles, built once per process: building the tables cost more than a small transaction."""
+    return PlumbingTables(schema)

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from shared.bulk import insert_rows
 from shared.events import Envelope, encode, new_envelope
 from shared.events.catalogue import topic_name, topic_of
-from shared.plumbing import PlumbingTables
+from shared.plumbing import plumbing_tables
 
 
 class UnitOfWork:
@@ -26,7 +26,7 @@ class UnitOfWork:
         self.schema = schema
         self.source = source
         self.topic_prefix = topic_prefix
-        self.tables = PlumbingTables(schema)
+        self.tables = plumbing_tables(schema)
         self._pending: list[Envelope] = []
         self._connection: Connection | None = None
         self._transaction: RootTransaction | None = None
