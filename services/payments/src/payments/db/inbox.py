@@ -14,9 +14,10 @@ import psycopg
 _INSERT = (
     'INSERT INTO "payments".raw_callback '
     "(provider, method, path, headers, body, received_at, key, batch, outcome, detail) "
-    "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::jsonb[], %s::bytea[], %s::timestamptz[], "
-    "%s::text[], %s::boolean[], %s::text[], %s::text[])"
+    "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[]::jsonb[], %b::bytea[], %b::timestamptz[], "
+    "%b::text[], %b::boolean[], %b::text[], %b::text[])"
 )
+# Binary parameters (`%b`): arrays of text go as they are, where the text format escaped every element.
 #: Rows per INSERT at most (callbacks that arrived while the previous INSERTs were running).
 _MOST = 500
 
@@ -86,8 +87,12 @@ class CallbackInbox:
             try:
                 connection = await self._acquire()
             except BaseException as error:
+                # Fail this batch and go on: the rest still waiting fail the same way (or succeed once the
+                # database is back), rather than wait for a writer that is no longer there.
                 _fail(batch, error)
-                raise
+                if not isinstance(error, Exception):
+                    raise
+                continue
             try:
                 await connection.execute(_INSERT, columns)
             except BaseException as error:
