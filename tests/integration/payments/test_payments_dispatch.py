@@ -134,6 +134,11 @@ def test_a_provider_answering_5xx_or_garbage_leaves_payments_in_doubt_then_settl
         )
     assert states(cycle_id) == {"SUCCEEDED": 4}
     _paid_once(sim, _references(db, cycle_id))
+    with db.connect() as conn:
+        queries = conn.execute(
+            text('SELECT max(queries) FROM "payments".payment WHERE cycle_id = :c'), {"c": cycle_id}
+        ).scalar_one()
+    assert queries == 0  # the status-query back-off starts over once a payment's state moves
 
 
 def test_a_provider_that_is_down_leaves_payments_in_doubt_not_failed(

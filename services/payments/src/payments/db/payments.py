@@ -218,6 +218,8 @@ class PaymentRepository:
                 'UPDATE "payments".payment p SET '
                 + ", ".join(f"{column} = u.{column}" for column in columns)
                 + ", updated_at = now(), claimed_at = CASE WHEN u.state = 'SUBMITTING' THEN now() ELSE p.claimed_at END"
+                # The status-query back-off starts again from the first step once the state has moved.
+                + ", queries = CASE WHEN u.state IS DISTINCT FROM p.state THEN 0 ELSE p.queries END"
                 + " FROM unnest(CAST(:id AS uuid[]), "
                 + ", ".join(
                     f"CAST(:{column} AS {kind}[])" for column, kind in zip(columns, types, strict=True)
