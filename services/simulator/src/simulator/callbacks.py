@@ -1,21 +1,18 @@
-"""Callback delivery: an async httpx client, a fixed pool of workers (bounded concurrency), retries with back-off."""
+"""Callback delivery: a fixed pool of workers (bounded concurrency), each with its own keep-alive client, retries."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from simulator.clock import utc_now
 from simulator.config import CallbackSettings
 from simulator.ledger import CallbackRecord
+from simulator.wire import CallbackClient, WireError
 
 Signer = Callable[[bytes], dict[str, str]]
 
@@ -54,25 +51,17 @@ class CallbackDispatcher:
         self._settings = settings
         self._queue: asyncio.Queue[tuple[int, Delivery]] = asyncio.Queue()
         self._workers: list[asyncio.Task[None]] = []
-        self._clients: list[httpx.AsyncClient] = []
+        self._clients: list[CallbackClient] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._epoch = 0
         self._stats: dict[str, int] = {}
         self._reset_stats()
 
     async def start(self) -> None:
-        """One small client per worker: httpx's pool grows slow when one client carries many connections."""
+        """One client per worker, so a worker's keep-alive connections are its own."""
         self._loop = asyncio.get_running_loop()
-        _remember_that_sniffio_is_absent()
-        tls = httpx.create_ssl_context()
         self._clients = [
-            httpx.AsyncClient(
-                verify=tls,
-                timeout=self._settings.timeout_seconds,
-                limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
-                trust_env=False,
-            )
-            for _ in range(self._settings.concurrency)
+            CallbackClient(timeout=self._settings.timeout_seconds) for _ in range(self._settings.concurrency)
         ]
         self._workers = [asyncio.create_task(self._work(client)) for client in self._clients]
 
@@ -84,7 +73,7 @@ class CallbackDispatcher:
                 await worker
         self._workers = []
         for client in self._clients:
-            await client.aclose()
+            await client.close()
         self._clients = []
 
     def send(self, delivery: Delivery, delay: float = 0.0) -> None:
@@ -112,7 +101,7 @@ class CallbackDispatcher:
         else:
             self._loop.call_later(delay, self._queue.put_nowait, (epoch, delivery))
 
-    async def _work(self, client: httpx.AsyncClient) -> None:
+    async def _work(self, client: CallbackClient) -> None:
         while True:
             epoch, delivery = await self._queue.get()
             if epoch != self._epoch:
@@ -122,19 +111,17 @@ class CallbackDispatcher:
             except Exception:  # a worker must outlive any one delivery
                 _log.exception("callback delivery to %s failed unexpectedly", delivery.callback.url)
 
-    async def _deliver(self, client: httpx.AsyncClient, epoch: int, delivery: Delivery) -> None:
+    async def _deliver(self, client: CallbackClient, epoch: int, delivery: Delivery) -> None:
         record = delivery.record
         record.attempts += 1
         callback = delivery.callback
         headers = (callback.headers | callback.signer(callback.body)) if callback.signer else callback.headers
         try:
-            response = await client.request(
-                callback.method, callback.url, content=callback.body, headers=headers
-            )
-            record.status_code, record.error = response.status_code, None
-            delivered = response.is_success
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
-            record.error, delivered = f"{type(error).__name__}: {error}", False
+            status = await client.request(callback.method, callback.url, callback.body, headers)
+            record.status_code, record.error = status, None
+            delivered = 200 <= status < 300
+        except WireError as error:
+            record.error, delivered = str(error), False
         if epoch != self._epoch:
             return
         if delivered:
@@ -149,10 +136,3 @@ class CallbackDispatcher:
             self._stats["given_up"] += 1
         for follower, delay in delivery.followers:
             self.send(follower, delay)
-
-
-def _remember_that_sniffio_is_absent() -> None:
-    """httpcore tries `import sniffio` on every request; when it is not installed each try walks sys.path
-    (a fifth of a callback's CPU here). A `None` in sys.modules makes that import fail at once, the same way."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]  # a remembered absence, as import does
