@@ -1,7 +1,12 @@
-"""Release of an N-household cycle against the simulator (GSMA batches, MTN one by one) and the callback inbox.
+"""Release of an N-household cycle against the simulator (GSMA batches, MTN or Wave one by one) and the callback inbox.
 
     .venv/bin/python benchmarks/payments_release.py [--parts release,callbacks] [--households 200000]
-        [--callbacks 20000] [--concurrency 32] [--durable]
+        [--dialects gsma,mtn,wave] [--callbacks 20000] [--concurrency 32] [--durable]
+
+`release`: entitlements → instructions → dispatch → every callback applied, per dialect: `gsma` (batches of
+2,000, one callback per batch, results read back), `mtn` (one request per payment, an unsigned callback each,
+then an authenticated status query before the money state moves), `wave` (one request per payment, a signed
+webhook each): payments/s, the dispatcher's CPU seconds per 1,000 payments and its peak RSS.
 
 `callbacks`: signed Wave webhooks (distinct events about existing payments) against the payments API, one uvicorn
 worker in its own process, from a load generator in another process (`count` requests, `concurrency` keep-alive
@@ -48,6 +53,12 @@ from shared.auth import TokenStore  # noqa: E402
 from shared.db import build_engine  # noqa: E402
 
 SECRET = "bench-wave-secret"
+#: Release dialects: programme, reference code, the households' operator (routing below), result label.
+DIALECTS = {
+    "gsma": ("BATCH", "B", "orange", "batch_gsma"),
+    "mtn": ("SINGLE", "S", "moov", "single_mtn"),
+    "wave": ("WAVE1", "V", "other", "single_wave"),
+}
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -354,6 +365,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--parts", default="release,callbacks", help="release, callbacks or both")
     parser.add_argument("--households", type=int, default=200_000)
+    parser.add_argument(
+        "--dialects", default="gsma,mtn", help="release through: gsma (batches), mtn, wave (one by one)"
+    )
     parser.add_argument("--callbacks", type=int, default=20_000, help="requests the load generator sends")
     parser.add_argument("--concurrency", type=int, default=32, help="the load generator's connections")
     parser.add_argument("--durable", action="store_true", help="embedded PostgreSQL with fsync on")
@@ -433,28 +447,19 @@ def main() -> None:
                 )
             if "release" in parts:
                 results["households"] = args.households
-                results["batch_gsma"] = run_release(
-                    engine,
-                    api,
-                    tokens,
-                    env,
-                    programme="BATCH",
-                    code="B",
-                    operator="orange",
-                    households=args.households,
-                    logs=work,
-                )
-                results["single_mtn"] = run_release(
-                    engine,
-                    api,
-                    tokens,
-                    env,
-                    programme="SINGLE",
-                    code="S",
-                    operator="moov",
-                    households=args.households,
-                    logs=work,
-                )
+                for dialect in args.dialects.split(","):
+                    programme, code, operator, label = DIALECTS[dialect]
+                    results[label] = run_release(
+                        engine,
+                        api,
+                        tokens,
+                        env,
+                        programme=programme,
+                        code=code,
+                        operator=operator,
+                        households=args.households,
+                        logs=work,
+                    )
         results["peak_rss_mb"] = {
             "simulator": round(peak_rss_mb(processes[0].pid), 1),
             "payments_api": round(peak_rss_mb(processes[1].pid), 1),
