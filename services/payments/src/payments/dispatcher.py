@@ -1,10 +1,11 @@
 """The dispatcher (`python -m payments.dispatcher`): sends released payments to providers and settles those in doubt.
 
-One worker thread per provider repeats: claim a chunk (`FOR UPDATE SKIP LOCKED`, moved to SUBMITTING and
+Per provider, a sending thread repeats: claim a chunk (`FOR UPDATE SKIP LOCKED`, moved to SUBMITTING and
 `payments.instructed` published, committed), call the provider with no transaction open (a GSMA batch, or
 one request per payment with bounded concurrency and a rate limit), then record the answers in one
-transaction. Payments in doubt or awaiting confirmation are settled by authenticated status queries; one
-still unknown to the provider is sent again with the same key, never a new one. The main thread puts
+transaction. A second thread per provider settles payments in doubt or awaiting confirmation by
+authenticated status queries, alongside the sending; one still unknown to the provider is sent again with
+the same key, never a new one. The main thread puts
 payments left SUBMITTING by a dead dispatcher in doubt, asks about quiet ones, expires vouchers past their
 expiry, and closes finished cycles.
 """
@@ -65,14 +66,19 @@ class Dispatcher:
         self.gateways = gateways
         self.settings = settings
         self.callback_base = settings.callback_url.rstrip("/")
-        #: One lasting pool of sending threads per provider (their keep-alive connections live with them).
-        self._pools = {
+        #: Lasting pools of threads per provider, one for sending and one for status queries (the keep-alive
+        #: connections live with their threads): each holds at most `concurrency` requests in flight.
+        self._senders = {
             name: ThreadPoolExecutor(max_workers=gateway.concurrency, thread_name_prefix=f"send-{name}")
+            for name, gateway in gateways.items()
+        }
+        self._askers = {
+            name: ThreadPoolExecutor(max_workers=gateway.concurrency, thread_name_prefix=f"ask-{name}")
             for name, gateway in gateways.items()
         }
 
     def close(self) -> None:
-        for pool in self._pools.values():
+        for pool in (*self._senders.values(), *self._askers.values()):
             pool.shutdown(wait=True)
 
     # --- the loop ----------------------------------------------------------------------------------------
@@ -80,9 +86,13 @@ class Dispatcher:
     def run(self, stop: threading.Event) -> None:
         workers = [
             threading.Thread(
-                target=self._provider_loop, args=(gateway, stop), name=f"dispatch-{name}", daemon=True
+                target=self._provider_loop,
+                args=(work, gateway, stop),
+                name=f"{kind}-{name}",
+                daemon=True,
             )
             for name, gateway in self.gateways.items()
+            for kind, work in (("send", self.send_chunk), ("query", self.query_chunk))
         ]
         workers.append(
             threading.Thread(target=self._callback_loop, args=(stop,), name="dispatch-callbacks", daemon=True)
@@ -99,10 +109,11 @@ class Dispatcher:
             worker.join(timeout=60)
         self.close()
 
-    def _provider_loop(self, gateway: Gateway, stop: threading.Event) -> None:
+    def _provider_loop(self, work: Callable[[Gateway], int], gateway: Gateway, stop: threading.Event) -> None:
+        """Sending and settling run in loops of their own, so status queries never wait behind a release."""
         while not stop.is_set():
             try:
-                busy = self.provider_step(gateway)
+                busy = work(gateway)
             except Exception:
                 log.exception("dispatching failed; retrying", extra={"provider": gateway.name})
                 busy = 0
@@ -236,7 +247,9 @@ class Dispatcher:
             news = {row["id"]: [News("send", send=answer, batch_ref=batch_ref)] for row in rows}
         else:
             answers = list(
-                self._pools[gateway.name].map(lambda row: gateway.send(self._instruction(gateway, row)), rows)
+                self._senders[gateway.name].map(
+                    lambda row: gateway.send(self._instruction(gateway, row)), rows
+                )
             )
             news = {row["id"]: [News("send", send=answer)] for row, answer in zip(rows, answers, strict=True)}
         with self.unit_of_work() as uow:
@@ -259,7 +272,7 @@ class Dispatcher:
         resend: list[dict[str, Any]] = []
         if single:
             events = list(
-                self._pools[gateway.name].map(
+                self._askers[gateway.name].map(
                     lambda row: gateway.query(self._instruction(gateway, row)), single
                 )
             )
