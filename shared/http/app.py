@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import Engine, text
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import logs
@@ -106,7 +107,10 @@ def build_app(
     engine: Engine,
     routers: Sequence[APIRouter],
     description: str,
+    middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
+    """The service's FastAPI app: error handlers, health, metrics, its routers; `middleware` runs inside the
+    observing middleware (request ids, metrics and the body limit apply to it too), outermost first."""
     app = FastAPI(title=f"filet {service}", version="1", description=description)
     app.state.settings = settings
     app.state.engine = engine
@@ -115,6 +119,8 @@ def build_app(
     app.state.metrics = metrics
     install_error_handlers(app)
 
+    for layer in reversed(middleware):
+        app.add_middleware(layer.cls, *layer.args, **layer.kwargs)
     app.add_middleware(Observe, service=service, metrics=metrics, max_body_bytes=settings.max_body_bytes)
 
     health = APIRouter(tags=["health"])

@@ -436,3 +436,24 @@ def test_a_wave_callback_kept_pending_past_the_signature_tolerance_is_still_appl
     assert process_callbacks() == 1
 
     assert _payment(db, payment["reference"])["state"] == "SUCCEEDED"
+
+
+def test_callback_routes_answer_json_for_what_they_do_not_serve(flow: Flow, db: Engine) -> None:
+    unknown = flow.api.post("/v1/callbacks/paypal", content=b"{}")
+    wrong_method = flow.api.get("/v1/callbacks/wave")
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"]
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"]
+    with db.connect() as conn:
+        assert conn.execute(text('SELECT count(*) FROM "payments".raw_callback')).scalar_one() == 0
+
+
+def test_callbacks_are_counted_per_route_template_with_a_request_id(flow: Flow) -> None:
+    answer = flow.api.put(
+        "/v1/callbacks/mtn/7f0c7b1e-0000-4000-8000-000000000002", content=b'{"status":"SUCCESSFUL"}'
+    )
+    assert answer.status_code == 200
+    assert answer.headers["x-request-id"]
+    metrics = flow.api.get("/metrics").text
+    assert 'route="/v1/callbacks/mtn/{reference_id}"' in metrics

@@ -9,8 +9,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from starlette.middleware import Middleware
 
-from payments.api.routes import callbacks, router
+from payments.api.callbacks import CallbackEndpoints
+from payments.api.routes import router
 from payments.db.inbox import CallbackInbox
 from payments.service import PAYMENTS
 from payments.settings import PaymentsSettings
@@ -32,22 +34,27 @@ def create_app(
     """The payments app; `freeze_heap` (its own server process only) keeps start-up objects out of the GC's
     full collections, which otherwise stall every request in flight for ~100 ms now and then."""
     engine = engine or build_engine(settings.require_database_url(), application_name="payments-api")
-    app = build_app(
-        service="payments",
-        settings=settings,
-        engine=engine,
-        routers=[callbacks, router],
-        description=DESCRIPTION,
-    )
-    app.state.unit_of_work = PAYMENTS.unit_of_work(engine, settings)
     payments_settings = payments_settings or PaymentsSettings()
-    app.state.payments_settings = payments_settings
-    app.state.wave_secrets = payments_settings.secrets()
     inbox = CallbackInbox(
         engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
         size=payments_settings.callback_connections,
     )
-    app.state.callback_inbox = inbox
+    receiver = Middleware(
+        CallbackEndpoints,
+        inbox=inbox,
+        wave_secrets=payments_settings.secrets(),
+        max_body_bytes=settings.max_body_bytes,
+    )
+    app = build_app(
+        service="payments",
+        settings=settings,
+        engine=engine,
+        routers=[router],
+        description=DESCRIPTION,
+        middleware=[receiver],
+    )
+    app.state.unit_of_work = PAYMENTS.unit_of_work(engine, settings)
+    app.state.payments_settings = payments_settings
     starting = app.router.lifespan_context
 
     @asynccontextmanager

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from payments.api.dependencies import (
     Approver,
@@ -42,7 +41,6 @@ from payments.use_cases.approve_cycle import approve_cycle
 from payments.use_cases.cancel_cycle import cancel_cycle
 from payments.use_cases.create_cycle import create_cycle
 from payments.use_cases.define_scheme import define_scheme
-from payments.use_cases.receive_callback import InboundCallback, receive_callback
 from payments.use_cases.redeem_voucher import find_voucher, redeem_voucher
 from payments.use_cases.register_vendor import register_vendor
 from payments.use_cases.release_cycle import release_cycle
@@ -53,7 +51,6 @@ from shared.http.idempotency import fingerprint, run_once
 
 router = APIRouter(prefix="/v1")
 #: Provider callbacks, included before `router`: the busiest routes are matched first.
-callbacks = APIRouter(prefix="/v1")
 
 
 @router.get("/beneficiaries/{household_id}", tags=["beneficiaries"])
@@ -351,59 +348,7 @@ def get_payment(payment_id: UUID, user: Reader, uow: UnitOfWorkDep) -> PaymentOu
 
 
 # --- provider callbacks ----------------------------------------------------------------------------------
-
-
-async def _callback(
-    request: Request, provider: str, key: str | None = None, *, batch: bool = False
-) -> Response:
-    """Keep the callback durably and answer at once; it is matched and applied later, from the inbox."""
-    inbound = InboundCallback(
-        provider=provider,
-        method=request.method,
-        path=request.url.path,
-        headers=dict(request.headers),
-        body=await request.body(),
-        received_at=datetime.now(UTC),
-        key=key,
-        batch=batch,
-    )
-    state = request.app.state
-    status = await receive_callback(state.callback_inbox, inbound, wave_secrets=state.wave_secrets)
-    return Response(status_code=status)
-
-
-@callbacks.post("/callbacks/wave", status_code=200, tags=["callbacks"])
-async def post_wave_callback(request: Request) -> Response:
-    """Wave webhooks, signed (`Wave-Signature`, 300 s tolerance, several secrets during a rotation)."""
-    return await _callback(request, "wave")
-
-
-@callbacks.api_route(
-    "/callbacks/mtn/{reference_id}", methods=["PUT", "POST"], status_code=200, tags=["callbacks"]
-)
-async def put_mtn_callback(request: Request, reference_id: str) -> Response:
-    """MTN MoMo transfer callbacks; the path holds the transfer's unguessable X-Reference-Id."""
-    return await _callback(request, "mtn", reference_id)
-
-
-@callbacks.put("/callbacks/gsma/batches/{batch_key}", status_code=204, tags=["callbacks"])
-async def put_gsma_batch_callback(request: Request, batch_key: str) -> Response:
-    """A GSMA batch completed: its items are collected by authenticated queries."""
-    return await _callback(request, "gsma", batch_key, batch=True)
-
-
-@callbacks.api_route("/callbacks/gsma/{key}", methods=["PUT", "POST"], status_code=204, tags=["callbacks"])
-async def put_gsma_callback(request: Request, key: str) -> Response:
-    """GSMA MMAPI callbacks (PUT to X-Callback-URL); the path holds the unguessable X-CorrelationID."""
-    return await _callback(request, "gsma", key)
-
-
-@callbacks.api_route("/callbacks/{provider}", methods=["PUT", "POST"], tags=["callbacks"])
-async def post_callback(request: Request, provider: str) -> Response:
-    """Callbacks without a path key: matched by the reference in the body (unsigned ones never move money alone)."""
-    if provider not in {"gsma", "mtn", "wave"}:
-        raise NotFound(f"no provider {provider!r}")
-    return await _callback(request, provider)
+# Received by `payments.api.callbacks.CallbackEndpoints` (plain ASGI, ahead of this router); read here.
 
 
 @router.get("/callbacks/unmatched", tags=["callbacks"])
