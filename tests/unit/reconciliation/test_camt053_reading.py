@@ -165,6 +165,15 @@ def test_a_charges_entry_without_details_is_a_fee_line() -> None:
     assert (fee.line_id, fee.kind, fee.amount, fee.our_ref) == ("F1", LineKind.FEE, 90000, None)
 
 
+def test_comments_and_whitespace_inside_an_entry_are_read_past() -> None:
+    commented = FEE_ENTRY.replace("<NtryRef>", "<!-- booked late --><NtryRef>").replace(
+        "<SubFmlyCd>", "<!-- fee --> <SubFmlyCd> "
+    )
+    [statement] = parse_camt053(io.BytesIO(_v08(commented, closing=10_000)))
+    [fee] = statement.lines
+    assert (fee.line_id, fee.kind, fee.amount) == ("F1", LineKind.FEE, 90000)
+
+
 def test_the_fixture_return_carries_its_reason_code() -> None:
     with FIXTURE.open("rb") as file:
         [statement] = parse_camt053(file)

@@ -162,6 +162,115 @@ def _flatten(element: etree._Element, names: dict[str, str]) -> _Flat:
     return flat
 
 
+#: Every path an entry or a transaction is read at (an entry without details is read as its own transaction).
+_READ_PATHS = (
+    "Amt",
+    "AmtDtls/TxAmt/Amt",
+    "CdtDbtInd",
+    "Sts/Cd",
+    "NtryRef",
+    "AcctSvcrRef",
+    "BookgDt/Dt",
+    "BookgDt/DtTm",
+    "ValDt/Dt",
+    "ValDt/DtTm",
+    "RvslInd",
+    "AddtlNtryInf",
+    "AddtlTxInf",
+    "BkTxCd/Domn/Fmly/SubFmlyCd",
+    "Refs/EndToEndId",
+    "Refs/InstrId",
+    "Refs/AcctSvcrRef",
+    "RtrInf/Rsn/Cd",
+    "RtrInf/Rsn/Prtry",
+    "RtrInf/AddtlInf",
+    "RmtInf/Ustrd",
+    *(path for party in _PARTIES.values() for path in party),
+)
+
+_Schema = dict[str, tuple[str, "_Schema"]]
+"""Qualified tag → (its local path, the schema of its children to read)."""
+
+
+def _schema(prefix: str) -> _Schema:
+    root: _Schema = {}
+    for path in _READ_PATHS:
+        names = path.split("/")
+        level = root
+        for depth, name in enumerate(names):
+            spec = level.setdefault(prefix + name, ("/".join(names[: depth + 1]), {}))
+            level = spec[1]
+    return root
+
+
+def _collect(element: etree._Element, schema: _Schema, found: dict[str, etree._Element]) -> None:
+    """One pass over the children on `schema`'s paths; the first element at a path in document order wins."""
+    for child in element:
+        spec = schema.get(child.tag)  # a comment's tag is a function: never in the schema
+        if spec is not None:
+            path, below = spec
+            if path not in found:
+                found[path] = child
+            if below:
+                _collect(child, below, found)
+
+
+class _Node:
+    """An entry or a transaction: the elements at the paths it is read at, by local path.
+
+    Reads like a `_Flat` (texts stripped, an empty element present with the text "", the first occurrence
+    of a path wins) but visits only the elements on those paths, each once.
+    """
+
+    __slots__ = ("_reader", "element", "found", "line")
+
+    def __init__(self, element: etree._Element, reader: _NodeReader) -> None:
+        self.element = element
+        self.line = _line_of(element)
+        self.found: dict[str, etree._Element] = {}
+        self._reader = reader
+        _collect(element, reader.schema, self.found)
+
+    def find(self, path: str) -> etree._Element | None:
+        return self.found.get(path)
+
+    def get(self, *paths: str) -> str | None:
+        """The text of the first of `paths` that has one."""
+        found = self.found
+        for path in paths:
+            element = found.get(path)
+            if element is not None:
+                text = element.text
+                if text:
+                    text = text.strip()
+                    if text:
+                        return text
+        return None
+
+    def has(self, path: str) -> bool:
+        return path in self.found
+
+    def details(self) -> list[_Node]:
+        """The entry's transactions (`NtryDtls/TxDtls`), in document order."""
+        reader = self._reader
+        return [
+            _Node(transaction, reader)
+            for block in self.element
+            if block.tag == reader.entry_details
+            for transaction in block
+            if transaction.tag == reader.transaction
+        ]
+
+
+class _NodeReader:
+    """What `_Node` needs for one namespace: the schema of the paths read and the tags of the details."""
+
+    def __init__(self, prefix: str) -> None:
+        self.schema = _schema(prefix)
+        self.entry_details = f"{prefix}NtryDtls"
+        self.transaction = f"{prefix}TxDtls"
+
+
 @dataclass
 class _Tally:
     """Booked entries counted while streaming, in the convention of `<TxsSummry>` (entries, not lines)."""
@@ -208,6 +317,7 @@ class _CamtReader:
         self._names: dict[str, str] = {}
         self._dates: dict[str, date] = {}
         self._statuses: dict[str, str] = {}
+        self._nodes = _NodeReader("")
 
     def start(self, element: etree._Element) -> None:
         if self.seen_document or _local(element.tag) != "Document":
@@ -224,6 +334,7 @@ class _CamtReader:
                 )
         prefix = f"{{{namespace}}}" if namespace else ""
         self._ntry_tag, self._stmt_tag = f"{prefix}Ntry", f"{prefix}Stmt"
+        self._nodes = _NodeReader(prefix)
         self.seen_document = True
 
     def end(self, element: etree._Element) -> None:
@@ -231,7 +342,7 @@ class _CamtReader:
             parent = element.getparent()
             if self._draft.header is None and parent is not None:
                 self._draft.header = self._header(parent)
-            self._entry(_flatten(element, self._names))
+            self._entry(_Node(element, self._nodes))
             _forget(element)
         elif element.tag == self._stmt_tag:
             header = self._draft.header or self._header(element)
@@ -281,7 +392,7 @@ class _CamtReader:
 
     # -- entries ------------------------------------------------------------------------------------
 
-    def _entry(self, entry: _Flat) -> None:
+    def _entry(self, entry: _Node) -> None:
         line = entry.line
         amount = self._amount(entry, "Amt")
         direction = _direction(entry.get("CdtDbtInd"), line)
@@ -301,12 +412,13 @@ class _CamtReader:
             details=entry.get("AddtlNtryInf"),
             sub_family=entry.get("BkTxCd/Domn/Fmly/SubFmlyCd"),
         )
-        if not entry.details:
+        details = entry.details()
+        if not details:
             self._draft.lines.append(self._line(common, entry, direction, amount, common.line_id))
             return
         signed_total = 0
-        single = len(entry.details) == 1
-        for number, transaction in enumerate(entry.details, start=1):
+        single = len(details) == 1
+        for number, transaction in enumerate(details, start=1):
             indicator = transaction.get("CdtDbtInd")
             tx_direction = direction if indicator is None else _direction(indicator, transaction.line)
             tx_amount = self._transaction_amount(transaction, amount if single else None)
@@ -319,7 +431,7 @@ class _CamtReader:
             )
 
     def _line(
-        self, common: _EntryFacts, transaction: _Flat, direction: Direction, amount: int, line_id: str
+        self, common: _EntryFacts, transaction: _Node, direction: Direction, amount: int, line_id: str
     ) -> StatementLine:
         party = _PARTIES[direction]
         sub_family = transaction.get("BkTxCd/Domn/Fmly/SubFmlyCd") or common.sub_family
@@ -345,17 +457,23 @@ class _CamtReader:
             details=transaction.get("RmtInf/Ustrd", "AddtlTxInf", "RtrInf/AddtlInf") or common.details,
         )
 
-    def _transaction_amount(self, transaction: _Flat, entry_amount: int | None) -> int:
+    def _transaction_amount(self, transaction: _Node, entry_amount: int | None) -> int:
         for path in ("Amt", "AmtDtls/TxAmt/Amt"):
-            if transaction.has(path):
-                return self._amount(transaction, path)
+            found = transaction.find(path)
+            if found is not None:
+                return _amount_of(found, transaction.line)
         if entry_amount is None:
             raise UnreadableStatement(
                 f"camt.053 line {transaction.line}: a batch entry's transaction has no amount"
             )
         return entry_amount
 
-    def _amount(self, flat: _Flat, path: str) -> int:
+    def _amount(self, flat: _Flat | _Node, path: str) -> int:
+        if isinstance(flat, _Node):
+            found = flat.find(path)
+            if found is None:
+                raise UnreadableStatement(f"camt.053 line {flat.line}: <{path}> is missing")
+            return _amount_of(found, flat.line)
         if not flat.has(path):
             raise UnreadableStatement(f"camt.053 line {flat.line}: <{path}> is missing")
         currency = flat.texts.get(_CURRENCY_OF.get(path) or f"{path}@Ccy", "")
@@ -363,7 +481,7 @@ class _CamtReader:
             raise wrong_currency(currency, where=f"camt.053 line {flat.line}")
         return _francs(flat.texts[path], flat.line)
 
-    def _entry_date(self, entry: _Flat, path: str) -> date:
+    def _entry_date(self, entry: _Node, path: str) -> date:
         parsed = self._date_of(entry.get(*_DATE_PATHS[path]), entry.line)
         if parsed is None:
             raise UnreadableStatement(f"camt.053 line {entry.line}: entry has no {path} date")
@@ -405,6 +523,15 @@ def _summary(fields: _Flat) -> TransactionSummary | None:
         debit_sum=_optional_francs(fields.get("TxsSummry/TtlDbtNtries/Sum"), line),
         entry_count=_integer(fields.get("TxsSummry/TtlNtries/NbOfNtries"), line),
     )
+
+
+def _amount_of(element: etree._Element, line: int | None) -> int:
+    """Whole francs of an `<Amt Ccy="XOF">` element (WrongCurrency for any other currency)."""
+    currency = element.get("Ccy", "")
+    if currency != XOF:
+        raise wrong_currency(currency, where=f"camt.053 line {line}")
+    text = element.text
+    return _francs(text.strip() if text else "", line)
 
 
 def _kind(reversal: bool, sub_family: str | None, is_return: bool, direction: Direction) -> LineKind:
