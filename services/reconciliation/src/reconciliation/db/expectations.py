@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from reconciliation.db.bulk_update import update_rows
 from reconciliation.db.keys import among, among_many
@@ -82,24 +82,32 @@ def state_of(reported: str) -> PaymentState:
         return PaymentState(reported.lower())
 
 
+_STATE_VALUES = {state.value: state for state in PaymentState}
+_OUTCOME_VALUES: dict[str | None, InstructionOutcome] = {
+    **{outcome.value: outcome for outcome in InstructionOutcome},
+    None: InstructionOutcome.AWAITING_PROVIDER,
+}
+
+
 def _expectation(row: Any, shared: dict[Any, Any]) -> Expectation:
     """`shared` keeps one copy of the values many rows repeat (provider, region, dates…)."""
+    one = shared.setdefault
     return Expectation(
-        instruction_id=row.instruction_id,
-        provider=shared.setdefault(row.provider, row.provider),
-        payee=row.payee,
-        amount=row.amount,
-        state=PaymentState(row.state),
-        instructed_on=shared.setdefault(row.instructed_on, row.instructed_on),
-        provider_request_key=row.provider_request_key,
-        provider_tx_ref=row.provider_tx_ref,
-        confirmed_on=shared.setdefault(row.confirmed_on, row.confirmed_on),
-        confirmed_amount=row.confirmed_amount,
-        reported_status=row.reported_status,
-        programme=shared.setdefault(row.programme_code, row.programme_code),
-        region=shared.setdefault(row.region, row.region),
-        commune=shared.setdefault(row.commune, row.commune),
-        modality=shared.setdefault(row.modality, row.modality),
+        row.instruction_id,
+        one(row.provider, row.provider),
+        row.payee,
+        row.amount,
+        _STATE_VALUES.get(row.state) or PaymentState(row.state),
+        one(row.instructed_on, row.instructed_on),
+        row.provider_request_key,
+        row.provider_tx_ref,
+        one(row.confirmed_on, row.confirmed_on),
+        row.confirmed_amount,
+        row.reported_status,
+        one(row.programme_code, row.programme_code),
+        one(row.region, row.region),
+        one(row.commune, row.commune),
+        one(row.modality, row.modality),
     )
 
 
@@ -229,19 +237,34 @@ class ExpectationRepository:
         shared: dict[Any, Any] = {}
         return [_stored(row, shared) for row in rows]
 
-    def unsettled_of_providers(self, providers: Collection[str]) -> list[str]:
-        """The providers' expectations that no statement line may name yet (judged UNSETTLED, or not yet)."""
-        if not providers:
-            return []
-        return list(
-            self.connection.execute(
-                select(expectation.c.instruction_id).where(
-                    expectation.c.provider == among(providers),
+    def load_related(
+        self, instruction_ids: Collection[str], references: Collection[str], providers: Collection[str]
+    ) -> list[StoredExpectation]:
+        """In one query: the given expectations, those `references` name (as `referenced_by`), and the
+        providers' expectations that no statement line may name yet (judged UNSETTLED, or not yet)."""
+        conditions = []
+        if instruction_ids:
+            conditions.append(expectation.c.instruction_id == among_many(self.connection, instruction_ids))
+        if references:
+            keys = among_many(self.connection, references)
+            conditions.append(
+                (expectation.c.instruction_id == keys)
+                | (expectation.c.provider_request_key == keys)
+                | (expectation.c.provider_tx_ref == keys)
+            )
+        if providers:
+            conditions.append(
+                (expectation.c.provider == among(providers))
+                & (
                     expectation.c.outcome.is_(None)
-                    | (expectation.c.outcome == among(outcome.value for outcome in UNSETTLED)),
+                    | (expectation.c.outcome == among(outcome.value for outcome in UNSETTLED))
                 )
-            ).scalars()
-        )
+            )
+        if not conditions:
+            return []
+        rows = self.connection.execute(select(*_LOADED).where(or_(*conditions)))
+        shared: dict[Any, Any] = {}
+        return [_stored(row, shared) for row in rows]
 
     def referenced_by(self, references: Collection[str]) -> list[str]:
         """Instruction ids whose instruction id, provider request key or provider reference is given."""
@@ -318,7 +341,8 @@ def _stored(row: Any, shared: dict[Any, Any]) -> StoredExpectation:
     return StoredExpectation(
         expectation=_expectation(row, shared),
         cycle_id=row.cycle_id,
-        outcome=InstructionOutcome(row.outcome or InstructionOutcome.AWAITING_PROVIDER.value),
+        outcome=_OUTCOME_VALUES.get(row.outcome)
+        or InstructionOutcome(row.outcome or InstructionOutcome.AWAITING_PROVIDER.value),
         settled_amount=row.settled_amount,
         judged=row.outcome is not None,
     )

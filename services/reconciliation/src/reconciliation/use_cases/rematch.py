@@ -44,14 +44,13 @@ def rematch(
     `discrepancies.found` for the discrepancies seen for the first time, and `cycle.reconciled` before
     the transaction commits for every cycle whose outcomes changed.
     """
-    ids = set(instruction_ids)
-    ids.update(
-        uow.expectations.referenced_by(
-            {ref for line in fresh for ref in (line.our_ref, line.provider_ref) if ref}
-        )
+    related = uow.expectations.load_related(
+        set(instruction_ids),
+        {ref for line in fresh for ref in (line.our_ref, line.provider_ref) if ref},
+        set(providers),
     )
-    ids.update(uow.expectations.unsettled_of_providers(set(providers)))
-    stored = {item.expectation.instruction_id: item for item in uow.expectations.load(ids)}
+    stored = {item.expectation.instruction_id: item for item in related}
+    del related
     old_lines = uow.statements.lines_referencing(
         reference_keys(item.expectation for item in stored.values()), excluding=fresh_statement
     )
@@ -92,25 +91,37 @@ def rematch(
     )
     if changed:
         announce_reconciled(uow, {stored[item.expectation.instruction_id].cycle_id for item in changed})
-    subjects: dict[str, tuple[Discrepancy | None, tuple[object, ...]]] = {}
+    # every subject judged here may hold an open discrepancy that this run no longer finds…
+    known = [f"instruction:{item.expectation.instruction_id}" for item in result.instructions]
+    known.extend(f"line:{key[0]}:{key[1]}" for key, _ in old_results)
+    # …and those with one now are recorded (a fresh statement's lines are new subjects: none is known yet)
+    subjects: dict[str, tuple[Discrepancy, tuple[object, ...]]] = {}
     for item in result.instructions:
-        cycle_id = stored[item.expectation.instruction_id].cycle_id
-        subjects[f"instruction:{item.expectation.instruction_id}"] = (
-            item.discrepancy,
-            (cycle_id, item.expectation.instruction_id, None, None),
-        )
+        if item.discrepancy is not None:
+            instruction_id = item.expectation.instruction_id
+            subjects[f"instruction:{instruction_id}"] = (
+                item.discrepancy,
+                (stored[instruction_id].cycle_id, instruction_id, None, None),
+            )
     for key, line_result in old_results:
-        subjects[f"line:{key[0]}:{key[1]}"] = (
-            line_result.discrepancy,
-            (None, line_result.reference, key[0], key[1]),
-        )
+        if line_result.discrepancy is not None:
+            subjects[f"line:{key[0]}:{key[1]}"] = (
+                line_result.discrepancy,
+                (None, line_result.reference, key[0], key[1]),
+            )
     if fresh_statement is not None:
         for position, line_result in enumerate(outcome.fresh):
-            subjects[f"line:{fresh_statement}:{position}"] = (
-                line_result.discrepancy,
-                (_cycle_of(stored, line_result.reference), line_result.reference, fresh_statement, position),
-            )
-    outcome.found = _record_discrepancies(uow, subjects)
+            if line_result.discrepancy is not None:
+                subjects[f"line:{fresh_statement}:{position}"] = (
+                    line_result.discrepancy,
+                    (
+                        _cycle_of(stored, line_result.reference),
+                        line_result.reference,
+                        fresh_statement,
+                        position,
+                    ),
+                )
+    outcome.found = _record_discrepancies(uow, subjects, known)
     if outcome.found:
         uow.publish(
             DiscrepanciesFound(items=outcome.found),
@@ -129,19 +140,20 @@ def _cycle_of(stored: dict[str, StoredExpectation], reference: str | None) -> UU
 
 
 def _record_discrepancies(
-    uow: ReconciliationUnitOfWork, subjects: dict[str, tuple[Discrepancy | None, tuple[object, ...]]]
+    uow: ReconciliationUnitOfWork,
+    subjects: dict[str, tuple[Discrepancy, tuple[object, ...]]],
+    known: list[str],
 ) -> list[FoundDiscrepancy]:
-    current = {subject: found.category for subject, (found, _) in subjects.items() if found is not None}
+    """Record `subjects`' discrepancies; supersede the open ones of `known` subjects no longer found."""
+    current = {subject: found.category for subject, (found, _) in subjects.items()}
     superseded = [
         (identifier, f"superseded: a later match no longer finds {category}")
-        for identifier, subject, category in uow.discrepancies.open_of(list(subjects))
+        for identifier, subject, category in uow.discrepancies.open_of(known)
         if current.get(subject) != category
     ]
     uow.discrepancies.supersede(superseded)
     rows = []
     for subject, (found, (cycle_id, instruction_id, statement_id, position)) in subjects.items():
-        if found is None:
-            continue
         rows.append(
             (
                 uuid4(),
