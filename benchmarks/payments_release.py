@@ -1,7 +1,7 @@
 """Release of an N-household cycle against the simulator (GSMA batches, MTN or Wave one by one) and the callback inbox.
 
     .venv/bin/python benchmarks/payments_release.py [--parts release,callbacks] [--households 200000]
-        [--dialects gsma,mtn,wave] [--callbacks 20000] [--concurrency 32] [--durable]
+        [--dialects gsma,mtn,wave] [--provider-concurrency 48] [--callbacks 20000] [--concurrency 32] [--durable]
 
 `release`: entitlements → instructions → dispatch → every callback applied, per dialect: `gsma` (batches of
 2,000, one callback per batch, results read back), `mtn` (one request per payment, an unsigned callback each,
@@ -368,6 +368,12 @@ def main() -> None:
     parser.add_argument(
         "--dialects", default="gsma,mtn", help="release through: gsma (batches), mtn, wave (one by one)"
     )
+    parser.add_argument(
+        "--provider-concurrency",
+        type=int,
+        default=48,
+        help="the dispatcher's requests in flight per provider (FILET_PAYMENTS_CONCURRENCY; its default is 16)",
+    )
     parser.add_argument("--callbacks", type=int, default=20_000, help="requests the load generator sends")
     parser.add_argument("--concurrency", type=int, default=32, help="the load generator's connections")
     parser.add_argument("--durable", action="store_true", help="embedded PostgreSQL with fsync on")
@@ -411,6 +417,7 @@ def main() -> None:
             FILET_SIMULATOR_URL=f"http://127.0.0.1:{sim_port}",
             FILET_PAYMENTS_URL=api_url,
             FILET_PAYMENTS_WAVE_WEBHOOK_SECRETS=SECRET,
+            FILET_PAYMENTS_CONCURRENCY=str(args.provider_concurrency),
             FILET_LOG_LEVEL="WARNING",
             PYTHONPATH=os.pathsep.join(sys.path[:3]),
         )
@@ -432,7 +439,10 @@ def main() -> None:
         )
         wait_http(f"http://127.0.0.1:{sim_port}/_admin/health")
         wait_http(f"{api_url}/healthz")
-        results: dict[str, Any] = {"durable_postgres": args.durable or "DATABASE_URL" in os.environ}
+        results: dict[str, Any] = {
+            "durable_postgres": args.durable or "DATABASE_URL" in os.environ,
+            "provider_concurrency": args.provider_concurrency,
+        }
         with httpx.Client(base_url=api_url, timeout=3600, trust_env=False) as api:
             if "callbacks" in parts:
                 results["callbacks_wave_one_worker"] = run_callbacks(
