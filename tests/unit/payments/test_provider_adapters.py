@@ -407,3 +407,27 @@ def test_gsma_batch_results_read_completions_as_succeeded_and_rejections_as_fail
         ("J26Q1-000042", S.FAILED),
     ]
     assert results[1].raw_message == "msisdn unknown"
+
+
+@pytest.mark.parametrize("counts_header", [True, False])
+def test_gsma_batch_results_read_every_page_when_the_server_caps_the_page_size(counts_header: bool) -> None:
+    completions = [
+        {"transactionReference": f"MMP-{n}", "requestingOrganisationTransactionReference": f"J26Q1-{n:06d}"}
+        for n in range(1, 8)
+    ]
+    asked: list[tuple[str, str]] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        offset, limit = int(request.url.params["offset"]), int(request.url.params["limit"])
+        asked.append((request.url.path.rsplit("/", 1)[-1], str(offset)))
+        items = completions if request.url.path.endswith("/completions") else []
+        page = items[offset : offset + min(limit, 3)]  # this server never returns more than 3
+        headers = {"X-Records-Available-Count": str(len(items))} if counts_header else {}
+        return httpx.Response(200, json=page, headers=headers)
+
+    results = gsma_client(provider).batch_results("BATCH-1")
+
+    assert results is not None
+    assert [event.instruction_id for event in results] == [f"J26Q1-{n:06d}" for n in range(1, 8)]
+    completion_pages = [offset for path, offset in asked if path == "completions"]
+    assert completion_pages == (["0", "3", "6"] if counts_header else ["0", "3", "6", "7"])

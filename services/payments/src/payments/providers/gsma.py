@@ -39,7 +39,8 @@ PROVIDER = "gsma-mmapi"
 CALLBACK_ACK_STATUS = 204
 #: The callback path parameter that holds our attempt reference: `/callbacks/gsma-mmapi/{reference}`.
 REFERENCE_PARAM = "reference"
-_PAGE_SIZE = 100
+#: Items asked for per page of a batch's completions or rejections (a server may return fewer).
+_PAGE_SIZE = 1000
 _MAX_PAGES = 10_000
 
 _TRANSACTION_STATUSES = {
@@ -456,12 +457,18 @@ class GsmaMmapiClient:
         )
 
     def _pages(self, path: str) -> list[dict[str, Any]] | None:
+        """Every item of a paged list; None when a page cannot be read.
+
+        The server may cap `limit`: a short page ends the list only when `X-Records-Available-Count` says
+        so, otherwise the next page is asked for until one comes back empty.
+        """
         items: list[dict[str, Any]] = []
-        for page in range(_MAX_PAGES):
+        offset = 0
+        for _ in range(_MAX_PAGES):
             try:
                 response = self._http.get(
                     self._url(path),
-                    params={"offset": page * _PAGE_SIZE, "limit": _PAGE_SIZE},
+                    params={"offset": offset, "limit": _PAGE_SIZE},
                     headers=self._headers(None, None),
                     timeout=self._timeout,
                 )
@@ -471,7 +478,9 @@ class GsmaMmapiClient:
             if not isinstance(batch, list):
                 return None
             items.extend(item for item in batch if isinstance(item, dict))
-            if len(batch) < _PAGE_SIZE:
+            offset += len(batch)
+            available = header(response.headers, "X-Records-Available-Count") or ""
+            if not batch or (available.isdigit() and offset >= int(available)):
                 break
         return items
 
