@@ -178,6 +178,27 @@ def run_release(
         "payments_per_s": round(households / total_s, 1),
         "dispatcher_cpu_s_per_1000": round(1000 * cpu / households, 2),
         "dispatcher_peak_rss_mb": round(rss, 1),
+        "timeline_s": timeline(engine, cycle_id),
+    }
+
+
+def timeline(engine: Engine, cycle_id: str) -> dict[str, list[float]]:
+    """Seconds from the release to the first and the last payment entering each state (from the history)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                'SELECT h.to_state, min(h.at), max(h.at), (SELECT released_at FROM "payments".cycle WHERE id = :c) '
+                'FROM "payments".payment_history h JOIN "payments".payment p ON p.id = h.payment_id '
+                "WHERE p.cycle_id = :c AND h.outcome = 'transitioned' GROUP BY h.to_state"
+            ),
+            {"c": cycle_id},
+        ).all()
+    return {
+        str(state): [
+            round((first - released).total_seconds(), 1),
+            round((last - released).total_seconds(), 1),
+        ]
+        for state, first, last, released in rows
     }
 
 

@@ -1,13 +1,13 @@
 """The dispatcher (`python -m payments.dispatcher`): sends released payments to providers and settles those in doubt.
 
-Per provider, a sending thread repeats: claim a chunk (`FOR UPDATE SKIP LOCKED`, moved to SUBMITTING and
+Per provider, `provider_loops` sending threads repeat (so that one chunk is prepared and recorded while
+another is with the provider): claim a chunk (`FOR UPDATE SKIP LOCKED`, moved to SUBMITTING and
 `payments.instructed` published, committed), call the provider with no transaction open (a GSMA batch, or
 one request per payment with bounded concurrency and a rate limit), then record the answers in one
-transaction. A second thread per provider settles payments in doubt or awaiting confirmation by
+transaction. As many querying threads per provider settle payments in doubt or awaiting confirmation by
 authenticated status queries, alongside the sending; one still unknown to the provider is sent again with
-the same key, never a new one. The main thread puts
-payments left SUBMITTING by a dead dispatcher in doubt, asks about quiet ones, expires vouchers past their
-expiry, and closes finished cycles.
+the same key, never a new one. The main thread puts payments left SUBMITTING by a dead dispatcher in
+doubt, asks about quiet ones, expires vouchers past their expiry, and closes finished cycles.
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ class Dispatcher:
                 daemon=True,
             )
             for name, gateway in self.gateways.items()
-            for kind, work in (("send", self.send_chunk), ("query", self.query_chunk))
+            for n in range(self.settings.provider_loops)
+            for kind, work in ((f"send{n}", self.send_chunk), (f"query{n}", self.query_chunk))
         ]
         workers.append(
             threading.Thread(target=self._callback_loop, args=(stop,), name="dispatch-callbacks", daemon=True)

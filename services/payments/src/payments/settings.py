@@ -42,6 +42,9 @@ class PaymentsSettings(BaseSettings):
     chunk_size: int = Field(default=2000, ge=1)
     batch_size: int = Field(default=2000, ge=1)
     concurrency: int = Field(default=16, ge=1)
+    #: Per provider: threads claiming and sending chunks, and as many settling by status queries (the
+    #: sending threads share `concurrency` requests in flight; so do the querying ones).
+    provider_loops: int = Field(default=2, ge=1)
     #: Requests per second per provider (0: no limit).
     rate_limit: float = Field(default=0.0, ge=0.0)
     #: A payment left SUBMITTING longer than this (a dispatcher that died mid-send) is put in doubt.
