@@ -393,7 +393,7 @@ def main() -> None:
         "--provider-concurrency",
         type=int,
         default=48,
-        help="the dispatcher's requests in flight per provider (FILET_PAYMENTS_CONCURRENCY; its default is 16)",
+        help="the dispatcher's requests in flight per provider (FILET_PAYMENTS_CONCURRENCY; its default is 32)",
     )
     parser.add_argument("--callbacks", type=int, default=20_000, help="requests the load generator sends")
     parser.add_argument("--concurrency", type=int, default=32, help="the load generator's connections")

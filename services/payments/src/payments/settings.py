@@ -41,7 +41,7 @@ class PaymentsSettings(BaseSettings):
     #: Dispatcher: payments claimed per chunk, items per GSMA batch, requests in flight per provider.
     chunk_size: int = Field(default=2000, ge=1)
     batch_size: int = Field(default=2000, ge=1)
-    concurrency: int = Field(default=16, ge=1)
+    concurrency: int = Field(default=32, ge=1)
     #: Per provider: threads claiming and sending chunks, and as many settling by status queries (the
     #: sending threads share `concurrency` requests in flight; so do the querying ones).
     provider_loops: int = Field(default=2, ge=1)
