@@ -155,3 +155,31 @@ def test_a_provider_that_is_down_leaves_payments_in_doubt_not_failed(
     sim.patch("/_admin/behaviour", json={"mtn": {"down": {"seconds": 0}}})
     driven(_final(states, cycle_id, 2))
     assert states(cycle_id) == {"SUCCEEDED": 2}
+
+
+def test_batches_the_provider_never_received_are_sent_again_whole_when_a_pass_cannot_take_them_all(
+    flow: Flow, seed: Seed, sim: httpx.Client, driven: Any, states: Any, db: Engine
+) -> None:
+    # 250 payments in batches of 100 (three batches) against query passes of at most 200 payments.
+    sim.patch("/_admin/behaviour", json={"gsma": {"down": {"seconds": 60, "mode": "unavailable"}}})
+    flow.scheme()
+    seed(count=250, operator="orange")
+    cycle_id = flow.released()
+    driven(lambda: states(cycle_id).get("UNKNOWN", 0) == 250)
+    with db.connect() as conn:
+        keys_before = conn.execute(
+            text('SELECT count(DISTINCT batch_key) FROM "payments".payment WHERE cycle_id = :c'),
+            {"c": cycle_id},
+        ).scalar_one()
+
+    sim.patch("/_admin/behaviour", json={"gsma": {"down": {"seconds": 0}}})
+    driven(_final(states, cycle_id, 250), timeout=90)
+
+    assert states(cycle_id) == {"SUCCEEDED": 250}
+    _paid_once(sim, _references(db, cycle_id))
+    with db.connect() as conn:
+        keys_after = conn.execute(
+            text('SELECT count(DISTINCT batch_key) FROM "payments".payment WHERE cycle_id = :c'),
+            {"c": cycle_id},
+        ).scalar_one()
+    assert keys_before == keys_after == 3  # each batch went again under its own key, whole

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -49,6 +50,8 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 EVENT_BATCH = 1000
+#: Batches settled per pass of the batch-querying thread.
+BATCHES_PER_QUERY = 4
 #: Vouchers expired per housekeeping pass (the rest wait for the next pass, a second later).
 VOUCHER_EXPIRY_BATCH = 5000
 
@@ -93,7 +96,11 @@ class Dispatcher:
             )
             for name, gateway in self.gateways.items()
             for n in range(self.settings.provider_loops)
-            for kind, work in ((f"send{n}", self.send_chunk), (f"query{n}", self.query_chunk))
+            for kind, work in (
+                (f"send{n}", self.send_chunk),
+                # One querying thread settles batches (whole ones), the others payments sent one by one.
+                (f"query{n}", partial(self.query_chunk, batches=n == 0)),
+            )
         ]
         workers.append(
             threading.Thread(target=self._callback_loop, args=(stop,), name="dispatch-callbacks", daemon=True)
@@ -259,11 +266,16 @@ class Dispatcher:
 
     # --- settling ----------------------------------------------------------------------------------------
 
-    def query_chunk(self, gateway: Gateway) -> int:
+    def query_chunk(self, gateway: Gateway, *, batches: bool = True) -> int:
+        """Settle payments in doubt or awaiting confirmation: those sent one by one, and whole batches."""
         with self.unit_of_work() as uow:
             rows = uow.payments.claim_to_query(
                 gateway.name, limit=self.settings.chunk_size, backoff_seconds=1.0
             )
+            if batches and gateway.batch:
+                rows += uow.payments.claim_batches_to_query(
+                    gateway.name, batches=BATCHES_PER_QUERY, backoff_seconds=1.0
+                )
             uow.commit()
         if not rows:
             return 0

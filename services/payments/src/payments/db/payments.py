@@ -40,6 +40,11 @@ e.payee_name, e.region, e.cercle, e.commune
 """
 
 
+#: Not claimed for a while: the status-query back-off doubles with each query, up to 64 s.
+_QUIET_LONG_ENOUGH = """(p.claimed_at IS NULL OR p.claimed_at < now() - make_interval(
+    secs => LEAST(:backoff * power(2, LEAST(p.queries, 6)), 300)))"""
+
+
 class PaymentRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -134,17 +139,43 @@ class PaymentRepository:
         return [dict(row) for row in rows]
 
     def claim_to_query(self, provider: str, *, limit: int, backoff_seconds: float) -> list[dict[str, Any]]:
-        """Payments in doubt or awaiting confirmation, not looked at for a while (backing off per query)."""
+        """Payments sent one by one, in doubt or awaiting confirmation, not looked at for a while (backing off
+        per query)."""
+        return self._claim_for_query(
+            """
+            SELECT p.id FROM "payments".payment p
+            WHERE p.provider = :provider AND p.needs_query AND p.batch_key IS NULL AND """
+            + _QUIET_LONG_ENOUGH
+            + """
+            ORDER BY p.id LIMIT :limit FOR UPDATE OF p SKIP LOCKED
+            """,
+            {"provider": provider, "limit": limit, "backoff": backoff_seconds},
+        )
+
+    def claim_batches_to_query(
+        self, provider: str, *, batches: int, backoff_seconds: float
+    ) -> list[dict[str, Any]]:
+        """Whole batches (every member awaiting a query) with a member due for one: a batch is settled, and
+        if the provider never received it sent again, as one — never a part of it under the batch's key."""
+        return self._claim_for_query(
+            """
+            SELECT p.id FROM "payments".payment p
+            WHERE p.needs_query AND p.batch_key IN (
+                SELECT DISTINCT p.batch_key FROM "payments".payment p
+                WHERE p.provider = :provider AND p.needs_query AND p.batch_key IS NOT NULL AND """
+            + _QUIET_LONG_ENOUGH
+            + """
+                LIMIT :batches)
+            ORDER BY p.id FOR UPDATE OF p
+            """,
+            {"provider": provider, "batches": batches, "backoff": backoff_seconds},
+        )
+
+    def _claim_for_query(self, chosen: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         rows = self.connection.execute(
             text(
                 f"""
-                WITH chosen AS (
-                    SELECT p.id FROM "payments".payment p
-                    WHERE p.provider = :provider AND p.needs_query
-                      AND (p.claimed_at IS NULL OR p.claimed_at < now() - make_interval(
-                           secs => LEAST(:backoff * power(2, LEAST(p.queries, 6)), 300)))
-                    ORDER BY p.id LIMIT :limit FOR UPDATE OF p SKIP LOCKED
-                ), claimed AS (
+                WITH chosen AS ({chosen}), claimed AS (
                     UPDATE "payments".payment p SET claimed_at = now(), queries = queries + 1
                     FROM chosen WHERE p.id = chosen.id RETURNING p.*
                 )
@@ -153,7 +184,7 @@ class PaymentRepository:
                 ORDER BY claimed.id
                 """
             ),
-            {"provider": provider, "limit": limit, "backoff": backoff_seconds},
+            params,
         ).mappings()
         return [dict(row) for row in rows]
 
