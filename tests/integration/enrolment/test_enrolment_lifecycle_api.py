@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from enrolment.consumer import HANDLERS
 from enrolment.service import ENROLMENT
@@ -223,6 +223,203 @@ def test_a_bulk_transition_by_selection_moves_the_allowed_and_lists_the_refused(
     assert answer.json()["refused"] == [
         {"enrolment_id": ids[0], "status": "targeted", "allowed": ["validated", "exited"]}
     ]
+
+
+def bulk(client: TestClient, as_role: Headers, **body: Any) -> Any:
+    return client.post("/v1/enrolments/transitions", json=body, headers=as_role("operator"))
+
+
+def test_a_bulk_move_of_a_mixed_selection_writes_history_events_and_one_audit_for_the_moved_only(
+    client: TestClient, as_role: Headers, jigi: str, register: Register, events: Events, count: Count
+) -> None:
+    ids = enrol(client, as_role, programme=jigi, household_ids=[register() for _ in range(4)]).json()[
+        "enrolment_ids"
+    ]
+    move(client, as_role, ids[0], action="target")
+    move(client, as_role, ids[1], action="exit", reason="refused the programme")
+
+    answer = bulk(client, as_role, action="target", selection={"programme": jigi})
+
+    assert (answer.status_code, answer.json()["moved"]) == (200, 2)
+    assert answer.json()["refused"] == sorted(
+        [
+            {"enrolment_id": ids[0], "status": "targeted", "allowed": ["validated", "exited"]},
+            {"enrolment_id": ids[1], "status": "exited", "allowed": []},
+        ],
+        key=lambda refused: str(refused["enrolment_id"]),
+    )
+    for enrolment_id in ids[2:]:
+        detail = client.get(f"/v1/enrolments/{enrolment_id}", headers=as_role("auditor")).json()
+        assert detail["status"] == "targeted"
+        assert [(h["from_status"], h["to_status"], h["by"]) for h in detail["history"]] == [
+            (None, "registered", "registry"),
+            ("registered", "targeted", "operator-user"),
+        ]
+    assert count("SELECT count(*) FROM enrolment.enrolment_transition WHERE to_status = 'targeted'") == 3
+    bulk_events = [EnrolmentsChanged.model_validate(data) for data in events("enrolments.changed")][-1]
+    assert (bulk_events.status, {str(item.enrolment_id) for item in bulk_events.items}) == (
+        "targeted",
+        set(ids[2:]),
+    )
+    audit = events("audit.recorded")[-1]
+    assert (audit["action"], audit["subject"]) == ("enrolments.target", f"programme/{jigi}")
+    assert audit["before"] == {"statuses": {"registered": 2, "targeted": 1, "exited": 1}}
+    assert audit["after"] == {"moved": 2, "refused": 2, "reason": None}
+
+
+def test_a_bulk_activation_reactivates_the_suspended_and_starts_the_validated(
+    client: TestClient, as_role: Headers, jigi: str, register: Register, events: Events
+) -> None:
+    ids = enrol(client, as_role, programme=jigi, household_ids=[register(), register()]).json()[
+        "enrolment_ids"
+    ]
+    activated(client, as_role, [ids[0]], "2025-01-15T09:00:00Z")
+    move(client, as_role, ids[0], action="suspend", reason="absent")
+    bulk(client, as_role, action="target", enrolment_ids=[ids[1]])
+    bulk(client, as_role, action="validate", validation=VALIDATION, enrolment_ids=[ids[1]])
+
+    answer = bulk(client, as_role, action="activate", at="2026-03-02T08:00:00Z", enrolment_ids=ids)
+
+    assert (answer.json()["moved"], answer.json()["refused"]) == (2, [])
+    first, second = (client.get(f"/v1/enrolments/{i}", headers=as_role("auditor")).json() for i in ids)
+    assert (first["status"], first["started_on"]) == ("active", "2025-01-15")
+    assert (second["status"], second["started_on"]) == ("active", "2026-03-02")
+    assert (second["validated_by"], second["validated_where"]) == (
+        "comité villageois de Sirakoro",
+        "Sirakoro",
+    )
+    assert [h["from_status"] for h in first["history"]][-1] == "suspended"
+    validated = second["history"][2]
+    assert (validated["validated_by"], validated["where"], validated["reason"]) == (
+        "comité villageois de Sirakoro",
+        "Sirakoro",
+        "comité villageois de Sirakoro, Sirakoro",
+    )
+    activations = [EnrolmentsActivated.model_validate(data) for data in events("enrolments.activated")]
+    published = [str(item.enrolment_id) for batch in activations for item in batch.items]
+    assert sorted(published) == sorted([ids[0], ids[0], ids[1]])  # ids[0] was activated once before
+
+
+def test_a_bulk_exit_carries_its_reason_to_the_enrolments_and_the_events(
+    client: TestClient, as_role: Headers, jigi: str, register: Register, events: Events
+) -> None:
+    temporary = {"shock": "inondations 2026", "max_cycles": 2}
+    ids = enrol(
+        client, as_role, programme=jigi, household_ids=[register(), register()], temporary=temporary
+    ).json()["enrolment_ids"]
+    move(client, as_role, ids[0], action="target")
+
+    answer = bulk(client, as_role, action="exit", reason="  fin du  financement ", enrolment_ids=ids)
+
+    assert (answer.json()["moved"], answer.json()["refused"]) == (2, [])
+    for enrolment_id in ids:
+        exited = client.get(f"/v1/enrolments/{enrolment_id}", headers=as_role("auditor")).json()
+        assert (exited["status"], exited["exit_reason"]) == ("exited", "fin du financement")
+    batches = [EnrolmentsExited.model_validate(data) for data in events("enrolments.exited")]
+    items = [(item.reason, item.shock, item.max_cycles) for batch in batches for item in batch.items]
+    assert items == [("fin du financement", "inondations 2026", 2)] * 2
+
+
+def test_a_bulk_move_naming_an_unknown_enrolment_is_a_422_and_moves_nothing(
+    client: TestClient, as_role: Headers, jigi: str, register: Register, count: Count
+) -> None:
+    [known] = enrol(client, as_role, programme=jigi, household_ids=[register()]).json()["enrolment_ids"]
+    unknown = str(uuid.uuid4())
+
+    answer = bulk(client, as_role, action="target", enrolment_ids=[known, unknown])
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"] == {"unknown": [unknown]}
+    assert count("SELECT count(*) FROM enrolment.enrolment WHERE status = 'targeted'") == 0
+    assert count("SELECT count(*) FROM enrolment.enrolment_transition") == 1
+
+
+def test_a_bulk_move_by_place_moves_only_the_households_living_there(
+    client: TestClient, as_role: Headers, jigi: str, register: Register
+) -> None:
+    kita = register()
+    kayes = register(cercle="Kayes", commune="Kayes")
+    ids = enrol(client, as_role, programme=jigi, household_ids=[kita, kayes]).json()["enrolment_ids"]
+
+    answer = bulk(
+        client, as_role, action="target", selection={"programme": jigi, "region": "kayes", "commune": "KITA"}
+    )
+
+    assert (answer.json()["moved"], answer.json()["refused"]) == (1, [])
+    statuses = [client.get(f"/v1/enrolments/{i}", headers=as_role("auditor")).json()["status"] for i in ids]
+    assert statuses == ["targeted", "registered"]
+
+
+def test_a_filter_enrols_the_zone_by_place_whatever_the_spelling_of_the_commune(
+    client: TestClient, as_role: Headers, register: Register
+) -> None:
+    zone = [{"region": "Ségou", "cercle": "Ségou", "commune": "Pélengana"}]
+    client.post("/v1/programmes", json=programme("PLACE", zone=zone), headers=as_role("operator"))
+    accents = register(region="Ségou", cercle="Ségou", commune="Pélengana")
+    capitals = register(region="Ségou", cercle="Ségou", commune="PELENGANA")
+    register(region="Ségou", cercle="Ségou", commune="Markala")
+
+    answer = enrol(client, as_role, programme="PLACE", filter={}).json()
+
+    assert (answer["enrolled"], answer["already_enrolled"]) == (2, 0)
+    listed = client.get("/v1/enrolments?programme=PLACE", headers=as_role("auditor")).json()["items"]
+    assert sorted(e["household_id"] for e in listed) == sorted([accents, capitals])
+
+
+def test_enrolment_ids_follow_the_order_of_the_households_given(
+    client: TestClient, as_role: Headers, jigi: str, register: Register, events: Events
+) -> None:
+    households = [register() for _ in range(5)]
+    given = [households[3], households[0], households[4], households[3], households[1]]
+
+    answer = enrol(client, as_role, programme=jigi, household_ids=given).json()
+
+    assert (answer["enrolled"], answer["already_enrolled"]) == (4, 0)
+    enrolled = [
+        client.get(f"/v1/enrolments/{i}", headers=as_role("auditor")).json()["household_id"]
+        for i in answer["enrolment_ids"]
+    ]
+    assert enrolled == [households[3], households[0], households[4], households[1]]
+    [batch] = events("enrolments.changed")
+    assert [item["enrolment_id"] for item in batch["items"]] == answer["enrolment_ids"]
+
+
+def test_past_the_capacity_nothing_is_enrolled(
+    client: TestClient, as_role: Headers, register: Register, count: Count, events: Events
+) -> None:
+    client.post("/v1/programmes", json=programme("SMALL", capacity=2), headers=as_role("operator"))
+    for _ in range(3):
+        register()
+
+    answer = enrol(client, as_role, programme="SMALL", filter={"region": "Kayes"})
+
+    assert answer.status_code == 409
+    assert count("SELECT count(*) FROM enrolment.enrolment") == 0
+    assert count("SELECT count(*) FROM enrolment.enrolment_transition") == 0
+    assert events("enrolments.changed") == []
+
+
+def test_more_households_than_a_statement_takes_parameters_are_enrolled_and_moved_by_list(
+    client: TestClient, as_role: Headers, jigi: str, db: Engine, count: Count
+) -> None:
+    with db.begin() as conn:  # 70,000 households straight into the registry: the API would take minutes
+        households = [
+            str(h)
+            for h in conn.execute(
+                text(
+                    "INSERT INTO enrolment.household (id, rsu_id, head_name, size, region, cercle, commune) "
+                    "SELECT gen_random_uuid(), 'RSU-BIG-' || i, 'Chef ' || i, 4, 'Kayes', 'Kita', 'Kita' "
+                    "FROM generate_series(1, 70000) AS i RETURNING id"
+                )
+            ).scalars()
+        ]
+
+    enrolled = enrol(client, as_role, programme=jigi, household_ids=households)
+    targeted = bulk(client, as_role, action="target", enrolment_ids=enrolled.json()["enrolment_ids"])
+
+    assert (enrolled.status_code, enrolled.json()["enrolled"]) == (201, 70_000)
+    assert (targeted.status_code, targeted.json()["moved"]) == (200, 70_000)
+    assert count("SELECT count(*) FROM enrolment.enrolment_transition") == 140_000
 
 
 def activated(client: TestClient, as_role: Headers, ids: list[str], at: str) -> None:

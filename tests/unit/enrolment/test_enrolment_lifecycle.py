@@ -12,6 +12,7 @@ from enrolment.domain.enrolments import (
     SYSTEM,
     CommunityValidation,
     Enrolment,
+    MoveForMany,
     Refocusing,
     TemporaryEnrolment,
     exit_due,
@@ -143,6 +144,35 @@ def test_suspension_and_exit_need_a_reason() -> None:
     with pytest.raises(InvalidInput, match="reason"):
         enrolment.exit(at=T0, by=OPERATOR, reason="")
     assert enrolment.status == "active"
+
+
+def test_a_move_for_many_says_which_statuses_move_and_what_they_become() -> None:
+    activation = MoveForMany.of(lambda e: e.activate(at=T0 + timedelta(hours=20), by=OPERATOR))
+    validation_ = MoveForMany.of(lambda e: e.validate(validation(), by=OPERATOR))
+    leaving = MoveForMany.of(lambda e: e.exit(at=T0, by=OPERATOR, reason=" left  the village "))
+
+    assert (activation.sources, activation.to_status, activation.started_on) == (
+        ("validated", "suspended"),
+        "active",
+        date(2026, 2, 1),
+    )
+    assert (validation_.sources, validation_.validation, validation_.at) == (("targeted",), validation(), T0)
+    assert validation_.reason == "comité villageois, assemblée villageoise de Sirakoro"
+    assert leaving.sources == ("registered", "targeted", "validated", "active", "suspended")
+    assert (leaving.exit_reason, leaving.reason, leaving.started_on) == (
+        "left the village",
+        "left the village",
+        None,
+    )
+    assert activation.refusal("targeted") == {"status": "targeted", "allowed": ["validated", "exited"]}
+    assert activation.refusal("exited") == {"status": "exited", "allowed": []}
+
+
+def test_a_move_for_many_refuses_what_the_single_move_refuses() -> None:
+    with pytest.raises(InvalidInput, match="reason"):
+        MoveForMany.of(lambda e: e.suspend(at=T0, by=OPERATOR, reason=" "))
+    with pytest.raises(InvalidInput, match="time zone"):
+        MoveForMany.of(lambda e: e.target(at=datetime(2026, 1, 31, 9, 0), by=OPERATOR))  # noqa: DTZ001
 
 
 def test_instants_without_time_zone_are_refused() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+
+from pydantic import TypeAdapter
 
 from enrolment.domain.enrolments import Enrolment
 from shared.events.contracts import (
@@ -13,6 +15,7 @@ from shared.events.contracts import (
     EnrolmentsChanged,
     EnrolmentsExited,
     EnrolmentsSuspended,
+    EnrolmentStatus,
     HouseholdFacts,
 )
 from shared.unit_of_work import UnitOfWork
@@ -60,19 +63,65 @@ def publish_enrolments(uow: UnitOfWork, enrolments: Sequence[Enrolment], *, at: 
     """One batch event per programme and status, ≤ BATCH items each, keyed by the programme (kept in order)."""
     groups: dict[tuple[str, str], list[EnrolmentItem]] = {}
     for e in enrolments:
-        reason = e.exit_reason if e.status == "exited" else None
         groups.setdefault((e.programme_code, e.status), []).append(
             EnrolmentItem(
                 enrolment_id=e.id,
                 household_id=e.household_id,
                 status=e.status,
                 effective_at=at,
-                reason=reason,
+                reason=e.exit_reason if e.status == "exited" else None,
                 shock=e.temporary.shock if e.temporary else None,
                 ends_on=e.temporary.ends_on if e.temporary else None,
                 max_cycles=e.temporary.max_cycles if e.temporary else None,
             )
         )
+    _publish_groups(uow, groups)
+
+
+def publish_moved(
+    uow: UnitOfWork,
+    rows: Iterable[Any],
+    *,
+    status: EnrolmentStatus,
+    at: datetime,
+    reason: str | None = None,
+) -> None:
+    """`publish_enrolments` for enrolments moved set-based to `status`: rows with `id`, `household_id`,
+    `programme_code` and their temporary enrolment's `shock`, `ends_on`, `max_cycles`. `reason` is the exit
+    reason (items carry it for exits only)."""
+    reason = reason if status == "exited" else None
+    groups: dict[tuple[str, str], list[EnrolmentItem]] = {}
+    for row in rows:
+        groups.setdefault((row.programme_code, status), []).append(
+            EnrolmentItem(
+                enrolment_id=row.id,
+                household_id=row.household_id,
+                status=status,
+                effective_at=at,
+                reason=reason,
+                shock=row.shock,
+                ends_on=row.ends_on,
+                max_cycles=row.max_cycles,
+            )
+        )
+    _publish_groups(uow, groups)
+
+
+_ITEMS = TypeAdapter(list[EnrolmentItem])
+
+
+def publish_batches(uow: UnitOfWork, batches: Iterable[tuple[str, str]], *, status: EnrolmentStatus) -> None:
+    """Publish batch events whose items the database wrote as JSON arrays (one per event, ≤ BATCH items),
+    validated against the contract in one pass each."""
+    kind = _BATCH_EVENT.get(status, EnrolmentsChanged)
+    for programme, items in batches:
+        uow.publish(
+            kind(programme_code=programme, status=status, items=_ITEMS.validate_json(items)),
+            subject=programme,
+        )
+
+
+def _publish_groups(uow: UnitOfWork, groups: dict[tuple[str, str], list[EnrolmentItem]]) -> None:
     for (programme, status), items in groups.items():
         kind = _BATCH_EVENT.get(status, EnrolmentsChanged)
         for batch in chunks(items):

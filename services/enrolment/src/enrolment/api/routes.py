@@ -49,7 +49,7 @@ from enrolment.use_cases.create_programme import create_programme
 from enrolment.use_cases.decide_duplicate import decide_duplicate
 from enrolment.use_cases.end_enrolments import sweep_enrolments
 from enrolment.use_cases.enrol_households import enrol_households, known_programme
-from enrolment.use_cases.move_enrolments import Move, move_enrolment, move_enrolments
+from enrolment.use_cases.move_enrolments import Move, Selection, move_enrolment, move_enrolments
 from enrolment.use_cases.register_household import register_household
 from shared.errors import InvalidInput, NotFound
 from shared.http.errors import ApiError
@@ -433,28 +433,23 @@ def post_bulk_transition(
 
     def work() -> tuple[int, BulkTransitionOut]:
         if body.enrolment_ids is not None:
-            chosen = uow.enrolments.many(body.enrolment_ids, lock=True)
-            missing = set(body.enrolment_ids) - {e.id for e in chosen}
-            if missing:
-                raise InvalidInput("unknown enrolments", details={"unknown": sorted(str(i) for i in missing)})
+            selection = Selection(enrolment_ids=body.enrolment_ids)
             subject = "enrolments"
         else:
-            selection = body.selection
-            assert selection is not None
-            known_programme(uow, selection.programme)
-            region = normalise_region(selection.region) if selection.region else None
-            chosen = uow.enrolments.matching(
-                programme=selection.programme,
-                status=selection.status,
-                region=region,
-                cercle=selection.cercle,
-                commune=selection.commune,
-                lock=True,
+            chosen = body.selection
+            assert chosen is not None
+            known_programme(uow, chosen.programme)
+            selection = Selection(
+                programme=chosen.programme,
+                status=chosen.status,
+                region=normalise_region(chosen.region) if chosen.region else None,
+                cercle=chosen.cercle,
+                commune=chosen.commune,
             )
-            subject = f"programme/{selection.programme}"
-        result = move_enrolments(uow, enrolments=chosen, move=move, actor=user, subject=subject)
+            subject = f"programme/{chosen.programme}"
+        result = move_enrolments(uow, selection=selection, move=move, actor=user, subject=subject)
         return 200, BulkTransitionOut.model_validate(
-            {"action": body.action, "moved": len(result.moved), "refused": result.refused}
+            {"action": body.action, "moved": result.moved, "refused": result.refused}
         )
 
     with uow:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Select, func, select, text
+from sqlalchemy import Connection, Select, select, text
 
-from enrolment.db.tables import enrolment, enrolment_transition, household, temporary_enrolment
-from enrolment.domain.enrolments import CommunityValidation, Enrolment, TemporaryEnrolment
+from enrolment.db.tables import among, enrolment, enrolment_transition, temporary_enrolment
+from enrolment.domain.enrolments import CommunityValidation, Enrolment, MoveForMany, TemporaryEnrolment
 from shared.bulk import insert_rows
 
 _COLUMNS = (
@@ -48,49 +50,101 @@ def enrolment_of(row: Any) -> Enrolment:
     )
 
 
+@dataclass
+class MovedMany:
+    """What a set-based move did: the refused (id, status), how many moved from each source status, and the
+    items of the batch events to publish (programme code, JSON array of `EnrolmentItem`)."""
+
+    refused: list[tuple[UUID, str]] = field(default_factory=list)
+    moved: dict[str, int] = field(default_factory=dict)
+    batches: list[tuple[str, str]] = field(default_factory=list)
+
+
 class EnrolmentRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def add_many(self, enrolments: Sequence[Enrolment]) -> set[UUID]:
-        """Insert new enrolments; a household already enrolled (not exited) in the programme is skipped.
+    def enrol(
+        self,
+        *,
+        programme: str,
+        at: datetime,
+        temporary: TemporaryEnrolment | None,
+        household_ids: Sequence[UUID] | None = None,
+        places: Sequence[tuple[str, str, str]] | None = None,
+        max_pmt_score: int | None = None,
+        hea_categories: Sequence[str] | None = None,
+    ) -> tuple[int, list[tuple[UUID, UUID]]]:
+        """New registered enrolments, set-based, for the households chosen: `household_ids` (in that order), or
+        the registered households living in `places` (region, cercle, commune), optionally refocused by PMT
+        score or HEA categories (in household id order). Households already enrolled (not exited) are skipped:
+        the live-enrolment unique index decides, so concurrent requests never enrol a household twice.
 
-        Returns the ids written. The live-enrolment unique index decides, so concurrent requests never
-        enrol a household twice.
+        Writes the first history row (and the temporary enrolment) of each in the same statement. Returns how
+        many households were chosen and the (enrolment id, household id) pairs written, in the chosen order.
         """
-        if not enrolments:
-            return set()
-        written = set(
-            self.connection.execute(
-                text(
-                    f'INSERT INTO "{enrolment.schema}".enrolment (id, household_id, programme_code, status, registered_at) '
-                    "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:households AS uuid[]), "
-                    "CAST(:programmes AS text[]), CAST(:statuses AS text[]), CAST(:at AS timestamptz[])) "
-                    "ON CONFLICT DO NOTHING RETURNING id"
-                ),
-                {
-                    "ids": [e.id for e in enrolments],
-                    "households": [e.household_id for e in enrolments],
-                    "programmes": [e.programme_code for e in enrolments],
-                    "statuses": [e.status for e in enrolments],
-                    "at": [e.registered_at for e in enrolments],
-                },
-            ).scalars()
-        )
-        temporary = [
-            {
-                "enrolment_id": e.id,
-                "shock": e.temporary.shock,
-                "ends_on": e.temporary.ends_on,
-                "max_cycles": e.temporary.max_cycles,
-                "paid_cycles": 0,
+        s = enrolment.schema
+        params: dict[str, Any] = {
+            "programme": programme,
+            "at": at,
+            "shock": temporary.shock if temporary else None,
+            "ends_on": temporary.ends_on if temporary else None,
+            "max_cycles": temporary.max_cycles if temporary else None,
+        }
+        if household_ids is not None:
+            chosen = "SELECT DISTINCT u.id AS household_id FROM unnest(CAST(:households AS uuid[])) AS u(id)"
+            params["households"] = list(household_ids)
+        else:
+            assert places is not None
+            chosen = (
+                f'SELECT h.id AS household_id FROM "{s}".household h '
+                "JOIN unnest(CAST(:regions AS text[]), CAST(:cercles AS text[]), CAST(:communes AS text[])) "
+                "AS p(region, cercle, commune) "
+                "ON h.region = p.region AND h.cercle = p.cercle AND h.commune = p.commune "
+                "WHERE h.status = 'registered'"
+            )
+            params |= {
+                "regions": [p[0] for p in places],
+                "cercles": [p[1] for p in places],
+                "communes": [p[2] for p in places],
             }
-            for e in enrolments
-            if e.temporary is not None and e.id in written
-        ]
-        insert_rows(self.connection, temporary_enrolment, temporary)
-        self.record_history([e for e in enrolments if e.id in written], first=True)
-        return written
+            if max_pmt_score is not None:
+                chosen += " AND h.pmt_score <= :max_pmt_score"
+                params["max_pmt_score"] = max_pmt_score
+            if hea_categories is not None:
+                chosen += " AND h.hea_category = ANY(CAST(:hea AS text[]))"
+                params["hea"] = list(hea_categories)
+        rows = self.connection.execute(
+            text(
+                f"""
+                WITH chosen AS MATERIALIZED ({chosen}),
+                fresh AS (
+                    INSERT INTO "{s}".enrolment (id, household_id, programme_code, status, registered_at)
+                    SELECT gen_random_uuid(), household_id, :programme, 'registered', :at
+                    FROM chosen ORDER BY household_id
+                    ON CONFLICT DO NOTHING RETURNING id, household_id
+                ),
+                temporary AS (
+                    INSERT INTO "{s}".temporary_enrolment (enrolment_id, shock, ends_on, max_cycles, paid_cycles)
+                    SELECT id, :shock, :ends_on, :max_cycles, 0 FROM fresh WHERE CAST(:shock AS text) IS NOT NULL
+                ),
+                history AS (
+                    INSERT INTO "{s}".enrolment_transition (enrolment_id, from_status, to_status, at, by, reason)
+                    SELECT id, NULL, 'registered', :at, 'registry', :shock FROM fresh
+                )
+                SELECT (SELECT count(*) FROM chosen) AS chosen, f.id, f.household_id
+                FROM (VALUES (1)) AS one (x) LEFT JOIN fresh f ON true
+                """
+            ),
+            params,
+        ).all()
+        written = [(row.id, row.household_id) for row in rows if row.id is not None]
+        if household_ids is not None:
+            position = {household_id: n for n, household_id in reversed(list(enumerate(household_ids)))}
+            written.sort(key=lambda pair: position[pair[1]])
+        else:
+            written.sort(key=lambda pair: pair[1])
+        return int(rows[0].chosen), written
 
     def get(self, enrolment_id: UUID, *, lock: bool = False) -> Enrolment | None:
         query = _joined().where(enrolment.c.id == enrolment_id)
@@ -100,42 +154,142 @@ class EnrolmentRepository:
         return enrolment_of(row) if row else None
 
     def many(self, enrolment_ids: Iterable[UUID], *, lock: bool = False) -> list[Enrolment]:
-        query = _joined().where(enrolment.c.id.in_(list(enrolment_ids))).order_by(enrolment.c.id)
+        query = _joined().where(among(enrolment.c.id, enrolment_ids)).order_by(enrolment.c.id)
         if lock:
             query = query.with_for_update(of=enrolment)
         return [enrolment_of(row) for row in self.connection.execute(query)]
 
-    def matching(
+    def move_many(
         self,
+        change: MoveForMany,
         *,
-        programme: str | None,
+        enrolment_ids: Sequence[UUID] | None = None,
+        programme: str | None = None,
         status: str | None = None,
         region: str | None = None,
         cercle: str | None = None,
         commune: str | None = None,
-        household_ids: Sequence[UUID] | None = None,
-        lock: bool = False,
-    ) -> list[Enrolment]:
-        """Enrolments by programme, status, where their household lives, or household."""
-        query = _joined()
-        if region is not None or cercle is not None or commune is not None:
-            query = query.join(household, household.c.id == enrolment.c.household_id)
-            if region is not None:
-                query = query.where(household.c.region == region)
-            if cercle is not None:
-                query = query.where(household.c.cercle == cercle)
-            if commune is not None:
-                query = query.where(func.lower(household.c.commune) == commune.lower())
+        effective_at: datetime,
+        batch: int,
+    ) -> MovedMany:
+        """Apply `change`, set-based, to the enrolments chosen by id or by selection (programme, status, where
+        the household lives). Those in a status outside its `sources` are locked and listed first (refused);
+        then one statement per source status moves the others, writes their history rows and returns them as
+        the items of their batch events (JSON arrays of ≤ `batch` `EnrolmentItem`s per programme, in id
+        order, `effective_at` as given): PostgreSQL builds them, so no row goes through Python one by one.
+        """
+        s = enrolment.schema
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        if enrolment_ids is not None:
+            where.append("e.id = ANY(CAST(:ids AS uuid[]))")
+            params["ids"] = list(enrolment_ids)
         if programme is not None:
-            query = query.where(enrolment.c.programme_code == programme)
+            where.append("e.programme_code = :programme")
+            params["programme"] = programme
         if status is not None:
-            query = query.where(enrolment.c.status == status)
-        if household_ids is not None:
-            query = query.where(enrolment.c.household_id.in_(list(household_ids)))
-        query = query.order_by(enrolment.c.id)
-        if lock:
-            query = query.with_for_update(of=enrolment)
-        return [enrolment_of(row) for row in self.connection.execute(query)]
+            where.append("e.status = :status")
+            params["status"] = status
+        if region is not None or cercle is not None or commune is not None:
+            lives: list[str] = []
+            if region is not None:
+                lives.append("h.region = :region")
+                params["region"] = region
+            if cercle is not None:
+                lives.append("h.cercle = :cercle")
+                params["cercle"] = cercle
+            if commune is not None:
+                lives.append("lower(h.commune) = :commune")
+                params["commune"] = commune.lower()
+            where.append(
+                f'e.household_id IN (SELECT h.id FROM "{s}".household h WHERE {" AND ".join(lives)})'
+            )
+        chosen = " AND ".join(where) or "true"
+        validation = change.validation
+        params |= {
+            "sources": list(change.sources),
+            "to": change.to_status,
+            "at": change.at,
+            "by": change.by,
+            "reason": change.reason,
+            "started_on": change.started_on,
+            "validated_by": validation.who if validation else None,
+            "validated_at": validation.when if validation else None,
+            "validated_where": validation.where if validation else None,
+            "exit_reason": change.exit_reason,
+        }
+        result = MovedMany(
+            refused=[
+                (row.id, row.status)
+                for row in self.connection.execute(
+                    text(
+                        f'SELECT e.id, e.status FROM "{s}".enrolment e WHERE {chosen} '
+                        "AND NOT e.status = ANY(CAST(:sources AS text[])) ORDER BY e.id FOR UPDATE"
+                    ),
+                    params,
+                )
+            ]
+        )
+        params |= {
+            "effective_at": effective_at.isoformat(),
+            "item_reason": change.exit_reason if change.to_status == "exited" else None,
+            "batch": batch,
+        }
+        for source in change.sources:
+            if status is not None and source != status:
+                continue
+            batches = self.connection.execute(
+                text(
+                    f"""
+                    WITH moved AS (
+                        UPDATE "{s}".enrolment e SET
+                            status = :to,
+                            started_on = COALESCE(e.started_on, CAST(:started_on AS date)),
+                            validated_by = COALESCE(CAST(:validated_by AS text), e.validated_by),
+                            validated_at = COALESCE(CAST(:validated_at AS timestamptz), e.validated_at),
+                            validated_where = COALESCE(CAST(:validated_where AS text), e.validated_where),
+                            exit_reason = COALESCE(CAST(:exit_reason AS text), e.exit_reason),
+                            updated_at = now()
+                        WHERE {chosen} AND e.status = :source
+                        RETURNING e.id, e.household_id, e.programme_code
+                    ),
+                    history AS (
+                        INSERT INTO "{s}".enrolment_transition
+                            (enrolment_id, from_status, to_status, at, by, reason, validated_by, "where")
+                        SELECT id, :source, :to, :at, :by, :reason,
+                               CAST(:validated_by AS text), CAST(:validated_where AS text)
+                        FROM moved
+                    ),
+                    items AS (
+                        SELECT m.programme_code, m.id, json_build_object(
+                            'enrolment_id', m.id, 'household_id', m.household_id, 'status', CAST(:to AS text),
+                            'effective_at', CAST(:effective_at AS text), 'reason', CAST(:item_reason AS text),
+                            'shock', t.shock, 'ends_on', t.ends_on, 'max_cycles', t.max_cycles
+                        ) AS item,
+                        (row_number() OVER (PARTITION BY m.programme_code ORDER BY m.id) - 1) / :batch AS chunk
+                        FROM moved m LEFT JOIN "{s}".temporary_enrolment t ON t.enrolment_id = m.id
+                    )
+                    SELECT programme_code, count(*) AS moved, CAST(json_agg(item ORDER BY id) AS text) AS items
+                    FROM items GROUP BY programme_code, chunk ORDER BY programme_code, chunk
+                    """
+                ),
+                params | {"source": source},
+            ).all()
+            result.moved[source] = sum(row.moved for row in batches)
+            result.batches += [(row.programme_code, row.items) for row in batches]
+        return result
+
+    def unknown(self, enrolment_ids: Sequence[UUID]) -> list[UUID]:
+        """Those of these ids that are no enrolment."""
+        return list(
+            self.connection.execute(
+                text(
+                    "SELECT u.id FROM unnest(CAST(:ids AS uuid[])) AS u(id) WHERE NOT EXISTS "
+                    f'(SELECT 1 FROM "{enrolment.schema}".enrolment e WHERE e.id = u.id)'
+                ),
+                {"ids": list(enrolment_ids)},
+            ).scalars()
+        )
 
     def page(
         self, *, programme: str | None, status: str | None, after: UUID | None, limit: int
@@ -156,7 +310,7 @@ class EnrolmentRepository:
 
     def live_of_households(self, household_ids: Sequence[UUID]) -> list[Enrolment]:
         query = _joined().where(
-            enrolment.c.household_id.in_(list(household_ids)), enrolment.c.status != "exited"
+            among(enrolment.c.household_id, household_ids), enrolment.c.status != "exited"
         )
         return [enrolment_of(row) for row in self.connection.execute(query.with_for_update(of=enrolment))]
 
@@ -272,7 +426,7 @@ class EnrolmentRepository:
     def paid_cycles(self, enrolment_ids: Sequence[UUID]) -> dict[UUID, int]:
         rows = self.connection.execute(
             select(temporary_enrolment.c.enrolment_id, temporary_enrolment.c.paid_cycles).where(
-                temporary_enrolment.c.enrolment_id.in_(list(enrolment_ids))
+                among(temporary_enrolment.c.enrolment_id, enrolment_ids)
             )
         )
         return {row.enrolment_id: row.paid_cycles for row in rows}

@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from enrolment.db.tables import enrolment, household, payment_details
+from enrolment.db.tables import among, enrolment, household, payment_details
 from shared.bulk import insert_rows
 
 
@@ -151,10 +151,8 @@ class HouseholdRepository:
         )
         return [dict(row) for row in self.connection.execute(query).mappings()]
 
-    def for_targeting(
-        self, *, household_ids: Sequence[UUID] | None = None, regions: Sequence[str] | None = None
-    ) -> list[Any]:
-        """What targeting compares (where a household lives, its PMT score, HEA group) by id or by region."""
+    def for_targeting(self, *, household_ids: Sequence[UUID]) -> list[Any]:
+        """What targeting compares (status, where a household lives, its PMT score, HEA group), by id."""
         query = select(
             household.c.id,
             household.c.status,
@@ -164,8 +162,14 @@ class HouseholdRepository:
             household.c.pmt_score,
             household.c.hea_category,
         )
-        if household_ids is not None:
-            query = query.where(household.c.id.in_(list(household_ids)))
-        if regions is not None:
-            query = query.where(household.c.region.in_(list(regions)), household.c.status == "registered")
+        query = query.where(among(household.c.id, household_ids))
         return list(self.connection.execute(query.order_by(household.c.id)))
+
+    def places_of_registered(self, *, regions: Sequence[str]) -> list[tuple[str, str, str]]:
+        """Where registered households of these regions live: the distinct (region, cercle, commune)."""
+        query = (
+            select(household.c.region, household.c.cercle, household.c.commune)
+            .where(household.c.region.in_(list(regions)), household.c.status == "registered")
+            .distinct()
+        )
+        return [(row.region, row.cercle, row.commune) for row in self.connection.execute(query)]

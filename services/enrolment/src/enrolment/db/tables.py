@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, Table, Text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ColumnElement,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    any_,
+    literal,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = MetaData(schema="enrolment")
+
+
+def among(column: ColumnElement[Any], ids: Iterable[uuid.UUID]) -> ColumnElement[bool]:
+    """`column = ANY(array)`: one parameter however many ids (`IN` takes one each, at most 65,535)."""
+    return column == any_(literal(list(ids), ARRAY(UUID(as_uuid=True))))
+
 
 household = Table(
     "household",

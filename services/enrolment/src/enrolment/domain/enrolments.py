@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import calendar
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Literal, cast, get_args
 
 from enrolment.domain.households import HeaCategory, Household
 from enrolment.domain.programmes import Programme
@@ -165,6 +166,61 @@ class Enrolment:
             )
         self.history.append(Transition(self.status, to, _utc(at), _required(by, "who"), reason))
         self.status = to
+
+
+def next_statuses(status: Status) -> tuple[Status, ...]:
+    """The statuses an enrolment in `status` may move to."""
+    return _NEXT[status]
+
+
+@dataclass(frozen=True)
+class MoveForMany:
+    """What one move does to every enrolment it is allowed for: a bulk transition writes it set-based.
+
+    `MoveForMany.of` asks the domain itself: it applies the move to a stand-in enrolment in each status, so
+    the lifecycle's rules stay in one place. Enrolments in a status outside `sources` are refused.
+    """
+
+    sources: tuple[Status, ...]
+    to_status: Status
+    at: datetime
+    by: str
+    reason: str | None
+    #: The day an enrolment that never started starts on (activation); None: the move starts nothing.
+    started_on: date | None
+    validation: CommunityValidation | None
+    exit_reason: str | None
+
+    @classmethod
+    def of(cls, move: Callable[[Enrolment], None]) -> MoveForMany:
+        """Raises InvalidInput as the move does (a missing reason, an instant without time zone)."""
+        sources: list[Status] = []
+        moved: Enrolment | None = None
+        for status in get_args(Status):
+            stand_in = Enrolment(uuid.UUID(int=0), "", datetime.min.replace(tzinfo=UTC), status=status)
+            try:
+                move(stand_in)
+            except Conflict:
+                continue
+            sources.append(status)
+            moved = stand_in
+        if moved is None:
+            raise InvalidInput("this move is allowed from no status")
+        transition = moved.history[-1]
+        return cls(
+            sources=tuple(sources),
+            to_status=transition.to_status,
+            at=transition.at,
+            by=transition.by,
+            reason=transition.reason,
+            started_on=moved.started_on,
+            validation=moved.validation,
+            exit_reason=moved.exit_reason,
+        )
+
+    def refusal(self, status: str) -> dict[str, object]:
+        """The details of the Conflict a single move would raise for an enrolment in `status` (as stored)."""
+        return {"status": status, "allowed": list(_NEXT[cast(Status, status)])}
 
 
 def _add_months(day: date, months: int) -> date:

@@ -10,11 +10,11 @@ from typing import Any, Literal
 from uuid import UUID
 
 from enrolment.db.unit_of_work import EnrolmentUnitOfWork
-from enrolment.domain.enrolments import CommunityValidation, Enrolment
-from enrolment.events import publish_enrolments
+from enrolment.domain.enrolments import CommunityValidation, Enrolment, MoveForMany
+from enrolment.events import BATCH, publish_batches, publish_enrolments
 from shared.audit import record_action
 from shared.auth import Principal
-from shared.errors import Conflict, NotFound
+from shared.errors import InvalidInput, NotFound
 
 Action = Literal["target", "validate", "activate", "suspend", "exit"]
 
@@ -46,8 +46,20 @@ class Move:
 
 @dataclass
 class Moved:
-    moved: list[Enrolment] = field(default_factory=list)
+    moved: int = 0
     refused: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which enrolments a bulk move is for: a list of ids, or a programme with a status and a place."""
+
+    enrolment_ids: Sequence[UUID] | None = None
+    programme: str | None = None
+    status: str | None = None
+    region: str | None = None
+    cercle: str | None = None
+    commune: str | None = None
 
 
 def move_enrolment(
@@ -72,26 +84,41 @@ def move_enrolment(
 
 
 def move_enrolments(
-    uow: EnrolmentUnitOfWork, *, enrolments: Sequence[Enrolment], move: Move, actor: Principal, subject: str
+    uow: EnrolmentUnitOfWork, *, selection: Selection, move: Move, actor: Principal, subject: str
 ) -> Moved:
-    """The same move for each; those whose status does not allow it are refused, the others move."""
-    result = Moved()
-    before = Counter(e.status for e in enrolments)
-    for enrolment in enrolments:
-        try:
-            move.apply(enrolment)
-        except Conflict as refusal:
-            result.refused.append({"enrolment_id": enrolment.id, **refusal.details})
-            continue
-        result.moved.append(enrolment)
-    uow.enrolments.save(result.moved)
-    publish_enrolments(uow, result.moved, at=move.at)
+    """The same move for each enrolment selected; those whose status does not allow it are refused (with the
+    moves they allow), the others move, set-based: state, history, batch events and one audit record.
+
+    Raises InvalidInput naming the ids given that are not enrolments (nothing moves then).
+    """
+    change = MoveForMany.of(move.apply)
+    if selection.enrolment_ids is not None:
+        unknown = uow.enrolments.unknown(selection.enrolment_ids)
+        if unknown:
+            raise InvalidInput("unknown enrolments", details={"unknown": sorted(str(i) for i in unknown)})
+    done = uow.enrolments.move_many(
+        change,
+        enrolment_ids=selection.enrolment_ids,
+        programme=selection.programme,
+        status=selection.status,
+        region=selection.region,
+        cercle=selection.cercle,
+        commune=selection.commune,
+        effective_at=move.at,
+        batch=BATCH,
+    )
+    result = Moved(
+        moved=sum(done.moved.values()),
+        refused=[{"enrolment_id": i, **change.refusal(status)} for i, status in done.refused],
+    )
+    publish_batches(uow, done.batches, status=change.to_status)
+    statuses = Counter(status for _, status in done.refused) + Counter(done.moved)
     record_action(
         uow,
         actor=actor,
         action=f"enrolments.{move.action}",
         subject=subject,
-        before={"statuses": dict(before)},
-        after={"moved": len(result.moved), "refused": len(result.refused), "reason": move.reason},
+        before={"statuses": dict(statuses)},
+        after={"moved": result.moved, "refused": len(result.refused), "reason": move.reason},
     )
     return result
