@@ -1,7 +1,7 @@
 """Release of an N-household cycle against the simulator (GSMA batches, MTN or Wave one by one) and the callback inbox.
 
     .venv/bin/python benchmarks/payments_release.py [--parts release,callbacks] [--households 200000]
-        [--dialects gsma,mtn,wave] [--provider-concurrency 48] [--callbacks 20000] [--concurrency 32] [--durable]
+        [--dialects gsma,mtn,wave] [--dispatchers 1] [--provider-concurrency 48] [--callbacks 20000] [--concurrency 32] [--durable]
 
 `release`: entitlements → instructions → dispatch → every callback applied, per dialect: `gsma` (batches of
 2,000, one callback per batch, results read back), `mtn` (one request per payment, an unsigned callback each,
@@ -46,6 +46,7 @@ sys.path[:0] = [
     str(ROOT / "services" / "simulator" / "src"),
 ]
 
+from benchmarks.measure import cpu_seconds, peak_rss_mb, postgres_cpu_seconds  # noqa: E402
 from filet.embedded import EmbeddedPostgres, free_port  # noqa: E402
 from filet.processes import Supervisor  # noqa: E402
 from filet.stack import migrate_all  # noqa: E402
@@ -59,19 +60,6 @@ DIALECTS = {
     "mtn": ("SINGLE", "S", "moov", "single_mtn"),
     "wave": ("WAVE1", "V", "other", "single_wave"),
 }
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def wait_http(url: str, timeout: float = 60) -> None:
@@ -119,7 +107,11 @@ def run_release(
     operator: str,
     households: int,
     logs: Path,
+    others: dict[str, int],
+    pg_dir: Path | None,
+    processes: int,
 ) -> dict[str, Any]:
+    """`others`: the pids of the simulator and the API, whose CPU during the release is counted too."""
     seed(engine, households, operator, programme)
     maker, checker = ({"Authorization": f"Bearer {tokens[name]}"} for name in ("maker", "checker"))
     scheme = {
@@ -132,6 +124,8 @@ def run_release(
         "routing": {"orange": "gsma", "moov": "mtn", "other": "wave"},
     }
     assert api.post("/v1/schemes", json=scheme, headers=maker).status_code == 201
+    cpu_before = {name: cpu_seconds(pid) for name, pid in others.items()}
+    pg_before = postgres_cpu_seconds(pg_dir)
     started = time.perf_counter()
     created = api.post(
         "/v1/cycles",
@@ -146,12 +140,15 @@ def run_release(
     released = api.post(f"/v1/cycles/{cycle_id}/release", headers=maker)
     assert released.status_code == 202, released.text
     release_s = time.perf_counter() - started - entitlements_s
-    dispatcher = subprocess.Popen(
-        [sys.executable, "-m", "payments.dispatcher"],
-        env=env,
-        stdout=(logs / f"dispatcher-{code}.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    dispatchers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "payments.dispatcher"],
+            env=env,
+            stdout=(logs / f"dispatcher-{code}-{n}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for n in range(processes)
+    ]
     try:
         while True:
             with engine.connect() as conn:
@@ -167,16 +164,24 @@ def run_release(
                 raise RuntimeError(f"only {done} of {households} settled after 30 min")
             time.sleep(0.5)
         total_s = time.perf_counter() - started
-        cpu, rss = cpu_seconds(dispatcher.pid), peak_rss_mb(dispatcher.pid)
+        cpu = sum(cpu_seconds(dispatcher.pid) for dispatcher in dispatchers)
+        rss = max(peak_rss_mb(dispatcher.pid) for dispatcher in dispatchers)
+        spent = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in others.items()}
+        spent |= {"dispatcher": cpu, "postgres": postgres_cpu_seconds(pg_dir) - pg_before}
     finally:
-        dispatcher.terminate()
-        dispatcher.wait(timeout=60)
+        for dispatcher in dispatchers:
+            dispatcher.terminate()
+        for dispatcher in dispatchers:
+            dispatcher.wait(timeout=60)
     return {
         "entitlements_s": round(entitlements_s, 1),
         "release_s": round(release_s, 1),
         "total_s": round(total_s, 1),
         "payments_per_s": round(households / total_s, 1),
-        "dispatcher_cpu_s_per_1000": round(1000 * cpu / households, 2),
+        "dispatcher_cpu_s_per_1000": round(1000 * cpu / households, 2),  # all dispatcher processes
+        "cpu_s_per_1000_by_process": {
+            name: round(1000 * seconds / households, 2) for name, seconds in spent.items()
+        },
         "dispatcher_peak_rss_mb": round(rss, 1),
         "timeline_s": timeline(engine, cycle_id),
     }
@@ -390,6 +395,9 @@ def main() -> None:
         "--dialects", default="gsma,mtn", help="release through: gsma (batches), mtn, wave (one by one)"
     )
     parser.add_argument(
+        "--dispatchers", type=int, default=1, help="dispatcher processes (they share the work)"
+    )
+    parser.add_argument(
         "--provider-concurrency",
         type=int,
         default=48,
@@ -463,6 +471,7 @@ def main() -> None:
         results: dict[str, Any] = {
             "durable_postgres": args.durable or "DATABASE_URL" in os.environ,
             "provider_concurrency": args.provider_concurrency,
+            "dispatcher_processes": args.dispatchers,
         }
         with httpx.Client(base_url=api_url, timeout=3600, trust_env=False) as api:
             if "callbacks" in parts:
@@ -490,6 +499,9 @@ def main() -> None:
                         operator=operator,
                         households=args.households,
                         logs=work,
+                        others={"simulator": processes[0].pid, "payments_api": processes[1].pid},
+                        pg_dir=None if "DATABASE_URL" in os.environ else work / "pg",
+                        processes=args.dispatchers,
                     )
         results["peak_rss_mb"] = {
             "simulator": round(peak_rss_mb(processes[0].pid), 1),

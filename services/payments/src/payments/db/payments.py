@@ -165,7 +165,10 @@ class PaymentRepository:
                 WHERE p.provider = :provider AND p.needs_query AND p.batch_key IS NOT NULL AND """
             + _QUIET_LONG_ENOUGH
             + """
-                LIMIT :batches)
+                LIMIT :batches) AND """
+            # Checked again once the lock is granted: members another dispatcher has just claimed are left.
+            + _QUIET_LONG_ENOUGH
+            + """
             ORDER BY p.id FOR UPDATE OF p
             """,
             {"provider": provider, "batches": batches, "backoff": backoff_seconds},
