@@ -16,12 +16,23 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from reconciliation.use_cases import import_statement, rematch
+
 STATEMENTS = Path(__file__).resolve().parents[2] / "fixtures" / "statements"
 CAMT = STATEMENTS / "camt053_BFML_770001_20250314.xml"
 MT940 = STATEMENTS / "mt940_BFML_770001_20250317.sta"
 ORANGE = STATEMENTS / "operator_bulk_report_OM_BAT25Q1-OM01_20250314.csv"
 
 pytestmark = pytest.mark.usefixtures("accounts")
+
+
+@pytest.fixture(autouse=True, params=["default chunks", "two lines and two expectations at a time"])
+def chunking(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every classification holds however the statement is streamed: in one chunk, or two lines at a time
+    with two expectations judged at a time (every chunk and batch boundary crossed)."""
+    if request.param != "default chunks":
+        monkeypatch.setattr(import_statement, "CHUNK", 2)
+        monkeypatch.setattr(rematch, "BATCH", 2)
 
 
 def bearer(token: str) -> dict[str, str]:

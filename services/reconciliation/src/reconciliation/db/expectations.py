@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Column, Connection, MetaData, Table, Text, func, or_, select
 
 from reconciliation.db.bulk_update import update_rows
 from reconciliation.db.keys import among, among_many
@@ -90,24 +90,43 @@ _OUTCOME_VALUES: dict[str | None, InstructionOutcome] = {
 
 
 def _expectation(row: Any, shared: dict[Any, Any]) -> Expectation:
-    """`shared` keeps one copy of the values many rows repeat (provider, region, dates…)."""
+    """From a row of `_LOADED` (by position: a row's attributes cost more than the rest of the work);
+    `shared` keeps one copy of the values many rows repeat (provider, region, dates…)."""
     one = shared.setdefault
+    (
+        instruction_id,
+        _,
+        provider,
+        payee,
+        amount,
+        state,
+        instructed_on,
+        request_key,
+        tx_ref,
+        confirmed_on,
+        confirmed_amount,
+        reported_status,
+        programme,
+        region,
+        commune,
+        modality,
+    ) = row[:16]
     return Expectation(
-        row.instruction_id,
-        one(row.provider, row.provider),
-        row.payee,
-        row.amount,
-        _STATE_VALUES.get(row.state) or PaymentState(row.state),
-        one(row.instructed_on, row.instructed_on),
-        row.provider_request_key,
-        row.provider_tx_ref,
-        one(row.confirmed_on, row.confirmed_on),
-        row.confirmed_amount,
-        row.reported_status,
-        one(row.programme_code, row.programme_code),
-        one(row.region, row.region),
-        one(row.commune, row.commune),
-        one(row.modality, row.modality),
+        instruction_id,
+        one(provider, provider),
+        payee,
+        amount,
+        _STATE_VALUES.get(state) or PaymentState(state),
+        one(instructed_on, instructed_on),
+        request_key,
+        tx_ref,
+        one(confirmed_on, confirmed_on),
+        confirmed_amount,
+        reported_status,
+        one(programme, programme),
+        one(region, region),
+        one(commune, commune),
+        one(modality, modality),
     )
 
 
@@ -337,12 +356,27 @@ class ExpectationRepository:
         )
 
 
+def load_batch(connection: Connection, table: str, *, after: str, last: str) -> list[StoredExpectation]:
+    """The expectations whose instruction ids are in the temporary table `table` (column instruction_id),
+    after `after` up to `last`."""
+    keys = Table(table, MetaData(), Column("instruction_id", Text))
+    rows = connection.execute(
+        select(*_LOADED)
+        .join(keys, keys.c.instruction_id == expectation.c.instruction_id)
+        .where(keys.c.instruction_id > after, keys.c.instruction_id <= last)
+        .where(expectation.c.instruction_id > after, expectation.c.instruction_id <= last)
+    )
+    shared: dict[Any, Any] = {}
+    return [_stored(row, shared) for row in rows]
+
+
 def _stored(row: Any, shared: dict[Any, Any]) -> StoredExpectation:
+    cycle_id, outcome, settled_amount = row[1], row[16], row[17]
     return StoredExpectation(
         expectation=_expectation(row, shared),
-        cycle_id=row.cycle_id,
-        outcome=_OUTCOME_VALUES.get(row.outcome)
-        or InstructionOutcome(row.outcome or InstructionOutcome.AWAITING_PROVIDER.value),
-        settled_amount=row.settled_amount,
-        judged=row.outcome is not None,
+        cycle_id=cycle_id,
+        outcome=_OUTCOME_VALUES.get(outcome)
+        or InstructionOutcome(outcome or InstructionOutcome.AWAITING_PROVIDER.value),
+        settled_amount=settled_amount,
+        judged=outcome is not None,
     )

@@ -27,7 +27,7 @@ from reconciliation.statements.lines import (
 LineKey = tuple[UUID, int]
 """A stored line: its statement and its position in it."""
 
-_LINE_COLUMNS = (
+LINE_COLUMNS = (
     "statement_id",
     "position",
     "line_id",
@@ -53,25 +53,53 @@ _LINE_COLUMNS = (
 )
 
 
-def _line(row: Any) -> StatementLine:
+_FORMATS = {value.value: value for value in StatementFormat}
+_DIRECTIONS = {value.value: value for value in Direction}
+_KINDS = {value.value: value for value in LineKind}
+_STATUSES = {value.value: value for value in LineStatus}
+
+
+def line_of(row: Any) -> StatementLine:
+    """A stored line from a row of `LINE_COLUMNS[:18]` then its statement's format (`source`), in that order."""
+    (
+        _,
+        _,
+        line_id,
+        booking_date,
+        value_date,
+        direction,
+        amount,
+        currency,
+        kind,
+        status,
+        raw_status,
+        our_ref,
+        provider_ref,
+        msisdn,
+        account,
+        name,
+        return_reason,
+        details,
+        source,
+    ) = row[:19]
     return StatementLine(
-        source=StatementFormat(row.source),
-        line_id=row.line_id,
-        booking_date=row.booking_date,
-        value_date=row.value_date,
-        direction=Direction(row.direction),
-        amount=row.amount,
-        currency=row.currency,
-        kind=LineKind(row.kind),
-        status=LineStatus(row.status),
-        raw_status=row.raw_status,
-        our_ref=row.our_ref,
-        provider_ref=row.provider_ref,
-        counterparty_msisdn=row.counterparty_msisdn,
-        counterparty_account=row.counterparty_account,
-        counterparty_name=row.counterparty_name,
-        return_reason=row.return_reason,
-        details=row.details,
+        _FORMATS[source],
+        line_id,
+        booking_date,
+        value_date,
+        _DIRECTIONS[direction],
+        amount,
+        currency,
+        _KINDS[kind],
+        _STATUSES[status],
+        raw_status,
+        our_ref,
+        provider_ref,
+        msisdn,
+        account,
+        name,
+        return_reason,
+        details,
     )
 
 
@@ -137,13 +165,15 @@ class StatementRepository:
         ).first()
         return found is not None
 
-    def previous(self, account_id: str) -> StatementHeader | None:
-        """The last statement imported for the account, for the continuity check."""
+    def previous(self, account_id: str, *, excluding_file: str | None = None) -> StatementHeader | None:
+        """The last statement imported for the account (not from `excluding_file`), for the continuity check."""
+        query = select(statement).where(statement.c.account_id == account_id)
+        if excluding_file is not None:
+            query = query.where(statement.c.file_sha256 != excluding_file)
         row = self.connection.execute(
-            select(statement)
-            .where(statement.c.account_id == account_id)
-            .order_by(statement.c.imported_at.desc(), statement.c.sequence_number.desc().nulls_last())
-            .limit(1)
+            query.order_by(
+                statement.c.imported_at.desc(), statement.c.sequence_number.desc().nulls_last()
+            ).limit(1)
         ).first()
         if row is None:
             return None
@@ -188,7 +218,7 @@ class StatementRepository:
             for position, result in enumerate(results)
             for line in (result.line,)
         )
-        copy_rows(self.connection, f'"{statement_line.schema}"."{statement_line.name}"', _LINE_COLUMNS, rows)
+        copy_rows(self.connection, f'"{statement_line.schema}"."{statement_line.name}"', LINE_COLUMNS, rows)
 
     def lines_referencing(
         self, references: Collection[str], *, excluding: UUID | None = None
@@ -198,7 +228,7 @@ class StatementRepository:
             return []
         keys = among_many(self.connection, references)
         columns = (
-            *[statement_line.c[name] for name in _LINE_COLUMNS[:18]],
+            *[statement_line.c[name] for name in LINE_COLUMNS[:18]],
             statement.c.format.label("source"),
         )
         query = (
@@ -209,7 +239,7 @@ class StatementRepository:
         )
         if excluding is not None:
             query = query.where(statement_line.c.statement_id != excluding)
-        return [((row.statement_id, row.position), _line(row)) for row in self.connection.execute(query)]
+        return [((row.statement_id, row.position), line_of(row)) for row in self.connection.execute(query)]
 
     def save_line_outcomes(self, results: Sequence[tuple[LineKey, LineResult]]) -> None:
         update_rows(
@@ -218,6 +248,21 @@ class StatementRepository:
             key=("statement_id", "position"),
             columns=("outcome", "reference", "matched_by", "suggestions"),
             rows=[(*key, *_result_columns(result)) for key, result in results],
+        )
+
+    def finish(
+        self,
+        statement_id: UUID,
+        *,
+        line_count: int,
+        covers_through: date | None,
+        checks: list[dict[str, Any]],
+    ) -> None:
+        """What a claimed statement's row could only say once the statement was read to its end."""
+        self.connection.execute(
+            statement.update()
+            .where(statement.c.statement_id == statement_id)
+            .values(line_count=line_count, covers_through=covers_through, checks=checks)
         )
 
     def set_outcomes(self, statement_id: UUID, outcomes: dict[str, int]) -> None:

@@ -9,6 +9,12 @@ Matching is a pure function of what it is given, so it can be run again. When ex
 after the statement that settles them (or their payment state changes), run it for those
 expectations with every stored line whose `our_ref` or `provider_ref` is among their
 `reference_keys`, plus the lines still unmatched: lines matched to other expectations are unaffected.
+
+An expectation's outcome depends only on the lines matched to it, and a line's only on what it matches,
+so a large statement is matched a batch of expectations at a time (`use_cases/rematch.match_staged`): each
+batch with exactly the lines whose target is in it, given in instruction id order (so that two
+expectations sharing a provider request key or reference resolve as over the whole set); the lines that
+match nothing get `unmatched_line` last, with `Suggestions` of every expectation left without a line.
 """
 
 from __future__ import annotations
@@ -208,7 +214,7 @@ def reconcile(
         if result is None:
             unmatched.append((len(line_results), line))
         line_results.append(result)
-    suggestions = _Suggestions(index.unsettled())
+    suggestions = Suggestions(index.unsettled())
     for position, line in unmatched:
         line_results[position] = _unmatched(line, suggestions.for_line(line))
     covered = settled_through or {}
@@ -272,7 +278,7 @@ class _Index:
         ]
 
 
-class _Suggestions:
+class Suggestions:
     """Payee + amount + date (±2 days) candidates for a line that matched nothing; never a match."""
 
     def __init__(self, candidates: list[Expectation]) -> None:
@@ -293,6 +299,16 @@ class _Suggestions:
             if _near(line.booking_date, expectation)
         }
         return tuple(sorted(found))
+
+
+def unmatched_line(line: StatementLine, suggestions: Suggestions) -> LineResult:
+    """The result of a line that names no expectation and no funding (what `reconcile` gives it)."""
+    return _unmatched(line, suggestions.for_line(line))
+
+
+def funding_line(line: StatementLine, funding: Funding) -> LineResult:
+    """The result of a line whose `our_ref` is the reference of a funding (what `reconcile` gives it)."""
+    return _funding_result(line, funding)
 
 
 def _near(day: date, expectation: Expectation) -> bool:

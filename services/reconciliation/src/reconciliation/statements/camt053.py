@@ -18,9 +18,11 @@ from reconciliation.statements.lines import (
     LineKind,
     LineStatus,
     Statement,
+    StatementCollector,
     StatementFormat,
     StatementHeader,
     StatementLine,
+    StatementSink,
     TransactionSummary,
     UnreadableStatement,
     e164,
@@ -39,13 +41,25 @@ _SAFE_PARSING = {"resolve_entities": False, "no_network": True, "load_dtd": Fals
 
 
 def parse_camt053(source: BinaryIO, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Statement]:
-    """Every `<Stmt>` of a camt.053 document, read entry by entry in flat memory.
+    """Every `<Stmt>` of a camt.053 document, whole (see `stream_camt053` for large files)."""
+    collector = StatementCollector()
+    sha256 = stream_camt053(source, collector, max_bytes=max_bytes)
+    return [
+        dataclasses.replace(statement, header=dataclasses.replace(statement.header, file_sha256=sha256))
+        for statement in collector.statements
+    ]
+
+
+def stream_camt053(source: BinaryIO, sink: StatementSink, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """Read every `<Stmt>` of a camt.053 document entry by entry in flat memory, handing each statement's
+    header, lines and counted totals to `sink` as they are read; returns the file's sha256.
 
     Raises UnreadableStatement (malformed or truncated XML, a DOCTYPE, not camt.053 .02–.08),
-    WrongCurrency (anything but XOF) and StatementTooLarge (more than `max_bytes`).
+    WrongCurrency (anything but XOF) and StatementTooLarge (more than `max_bytes`), possibly after the
+    sink has been given part of the file: the sink's work must be undone then (one transaction).
     """
     stream = BoundedStream(source, max_bytes)
-    reader = _CamtReader()
+    reader = _CamtReader(sink)
     events = etree.iterparse(
         stream, events=("start", "end"), tag=("{*}Document", "{*}Stmt", "{*}Ntry"), **_SAFE_PARSING
     )
@@ -62,12 +76,7 @@ def parse_camt053(source: BinaryIO, *, max_bytes: int = DEFAULT_MAX_BYTES) -> li
     if not reader.seen_document:
         _refuse_doctype(events.root)
         raise UnreadableStatement("not a camt.053 statement: the root element is not <Document>")
-    return [
-        dataclasses.replace(
-            statement, header=dataclasses.replace(statement.header, file_sha256=stream.sha256)
-        )
-        for statement in reader.done
-    ]
+    return stream.sha256
 
 
 def _refuse_doctype(root: etree._Element | None) -> None:
@@ -301,16 +310,16 @@ class _Tally:
 @dataclass
 class _Draft:
     header: StatementHeader | None = None
-    lines: list[StatementLine] = field(default_factory=list)
+    lines: int = 0
     tally: _Tally = field(default_factory=_Tally)
 
 
 class _CamtReader:
-    """Turns iterparse events into statements, forgetting every entry once it has become lines."""
+    """Turns iterparse events into statements handed to a sink, forgetting every entry once it has become lines."""
 
-    def __init__(self) -> None:
+    def __init__(self, sink: StatementSink) -> None:
         self.seen_document = False
-        self.done: list[Statement] = []
+        self._sink = sink
         self._ntry_tag = "Ntry"
         self._stmt_tag = "Stmt"
         self._draft = _Draft()
@@ -342,13 +351,15 @@ class _CamtReader:
             parent = element.getparent()
             if self._draft.header is None and parent is not None:
                 self._draft.header = self._header(parent)
+                self._sink.begin(self._draft.header)
             self._entry(_Node(element, self._nodes))
             _forget(element)
         elif element.tag == self._stmt_tag:
-            header = self._draft.header or self._header(element)
-            self.done.append(
-                Statement(header=header, lines=self._draft.lines, counted=self._draft.tally.summary())
-            )
+            header = self._draft.header
+            if header is None:
+                header = self._header(element)
+                self._sink.begin(header)
+            self._sink.end(header, self._draft.tally.summary())
             self._draft = _Draft()
             _forget(element)
 
@@ -402,7 +413,7 @@ class _CamtReader:
         if status is LineStatus.BOOKED:
             self._draft.tally.add(direction, amount)
         common = _EntryFacts(
-            line_id=entry.get("NtryRef", "AcctSvcrRef") or f"#{len(self._draft.lines) + 1}",
+            line_id=entry.get("NtryRef", "AcctSvcrRef") or f"#{self._draft.lines + 1}",
             booking_date=self._entry_date(entry, "BookgDt"),
             value_date=self._entry_date(entry, "ValDt"),
             reversal=entry.get("RvslInd") == "true",
@@ -414,7 +425,8 @@ class _CamtReader:
         )
         details = entry.details()
         if not details:
-            self._draft.lines.append(self._line(common, entry, direction, amount, common.line_id))
+            self._draft.lines += 1
+            self._sink.line(self._line(common, entry, direction, amount, common.line_id))
             return
         signed_total = 0
         single = len(details) == 1
@@ -424,7 +436,8 @@ class _CamtReader:
             tx_amount = self._transaction_amount(transaction, amount if single else None)
             signed_total += tx_amount if tx_direction is direction else -tx_amount
             line_id = common.line_id if single else f"{common.line_id}/{number}"
-            self._draft.lines.append(self._line(common, transaction, tx_direction, tx_amount, line_id))
+            self._draft.lines += 1
+            self._sink.line(self._line(common, transaction, tx_direction, tx_amount, line_id))
         if signed_total != amount:
             raise UnreadableStatement(
                 f"camt.053 line {line}: entry {common.line_id} is {amount} XOF but its details add up to {signed_total}"

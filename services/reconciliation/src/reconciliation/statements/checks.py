@@ -13,15 +13,24 @@ A refused statement is imported not at all: none of its lines is matched. An acc
 recorded continuity failure is matched normally and the failure is kept with it for an operator to
 explain (a missing statement is usually delivered later). The currency check is made by the parsers
 while reading (`WrongCurrency`), because an amount in another currency cannot be read as whole francs.
+
+Every check reads only the header and totals (`Totals`, counted line by line while a statement is
+streamed), so a statement never has to be held whole to be judged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
-from reconciliation.statements.lines import Direction, Statement, StatementHeader
+from reconciliation.statements.lines import (
+    Direction,
+    Statement,
+    StatementHeader,
+    StatementLine,
+    TransactionSummary,
+)
 
 
 class Check(StrEnum):
@@ -60,6 +69,28 @@ class Verdict:
         return tuple(result for result in self.results if not result.passed)
 
 
+@dataclass(slots=True)
+class Totals:
+    """The booked credits and debits of a statement, added up line by line as it is read."""
+
+    credits: int = 0
+    debits: int = 0
+
+    def add(self, line: StatementLine) -> None:
+        if line.booked:
+            if line.direction is Direction.CREDIT:
+                self.credits += line.amount
+            else:
+                self.debits += line.amount
+
+    @classmethod
+    def of(cls, lines: Iterable[StatementLine]) -> Totals:
+        totals = cls()
+        for line in lines:
+            totals.add(line)
+        return totals
+
+
 def check_statement(
     statement: Statement,
     *,
@@ -68,23 +99,43 @@ def check_statement(
     previous: StatementHeader | None,
 ) -> Verdict:
     """Every check, in the order an operator reads them. `previous` is the last accepted statement of the account."""
-    header = statement.header
+    return check_totals(
+        statement.header,
+        Totals.of(statement.lines),
+        statement.counted,
+        known_accounts=known_accounts,
+        imported_sha256=imported_sha256,
+        previous=previous,
+    )
+
+
+def check_totals(
+    header: StatementHeader,
+    totals: Totals,
+    counted: TransactionSummary,
+    *,
+    known_accounts: Container[str],
+    imported_sha256: Container[str],
+    previous: StatementHeader | None,
+) -> Verdict:
+    """`check_statement` from what a streamed statement leaves: its header, its totals, its parser's counts."""
     return Verdict(
         results=(
             check_account(header, known_accounts),
             check_duplicate_file(header, imported_sha256),
-            check_balance(statement),
-            check_summary(statement),
+            balance_check(header, totals),
+            summary_check(header.summary, counted),
             check_continuity(header, previous),
         )
     )
 
 
 def check_balance(statement: Statement) -> CheckResult:
-    header = statement.header
-    booked = [line for line in statement.lines if line.booked]
-    credits = sum(line.amount for line in booked if line.direction is Direction.CREDIT)
-    debits = sum(line.amount for line in booked if line.direction is Direction.DEBIT)
+    return balance_check(statement.header, Totals.of(statement.lines))
+
+
+def balance_check(header: StatementHeader, totals: Totals) -> CheckResult:
+    credits, debits = totals.credits, totals.debits
     computed = header.opening_balance + credits - debits
     arithmetic = f"opening {header.opening_balance} + credits {credits} − debits {debits} = {computed}"
     if computed == header.closing_balance:
@@ -98,14 +149,17 @@ def check_balance(statement: Statement) -> CheckResult:
 
 
 def check_summary(statement: Statement) -> CheckResult:
-    declared = statement.header.summary
+    return summary_check(statement.header.summary, statement.counted)
+
+
+def summary_check(declared: TransactionSummary | None, counted: TransactionSummary) -> CheckResult:
     if declared is None:
         return CheckResult(Check.SUMMARY, True, "the statement declares no totals")
     mismatches = [
-        f"{field.name} declared {getattr(declared, field.name)}, counted {getattr(statement.counted, field.name)}"
+        f"{field.name} declared {getattr(declared, field.name)}, counted {getattr(counted, field.name)}"
         for field in fields(declared)
         if getattr(declared, field.name) is not None
-        and getattr(declared, field.name) != getattr(statement.counted, field.name)
+        and getattr(declared, field.name) != getattr(counted, field.name)
     ]
     if mismatches:
         return CheckResult(Check.SUMMARY, False, "; ".join(mismatches))

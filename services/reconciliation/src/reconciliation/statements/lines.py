@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple, Protocol
 
 import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberFormat
@@ -144,6 +144,46 @@ class Statement:
     header: StatementHeader
     lines: list[StatementLine]
     counted: TransactionSummary
+
+
+class StatementSink(Protocol):
+    """Where a streaming parser delivers each statement of a file: its header, its lines one by one, its totals.
+
+    `begin` comes once per statement before its lines (the header's `file_sha256` is not known yet: it
+    is ""); `end` comes after its last line with the totals the parser counted for the summary check.
+    """
+
+    def begin(self, header: StatementHeader) -> None: ...
+
+    def line(self, line: StatementLine) -> None: ...
+
+    def end(self, header: StatementHeader, counted: TransactionSummary) -> None: ...
+
+
+class StatementCollector:
+    """A `StatementSink` that keeps every statement whole, lines and all (small files and tests)."""
+
+    def __init__(self) -> None:
+        self.statements: list[Statement] = []
+        self._lines: list[StatementLine] = []
+
+    def begin(self, header: StatementHeader) -> None:
+        self._lines = []
+
+    def line(self, line: StatementLine) -> None:
+        self._lines.append(line)
+
+    def end(self, header: StatementHeader, counted: TransactionSummary) -> None:
+        self.statements.append(Statement(header=header, lines=self._lines, counted=counted))
+        self._lines = []
+
+
+def feed(statement: Statement, sink: StatementSink) -> None:
+    """Deliver an already parsed statement to `sink` as a streaming parser would."""
+    sink.begin(statement.header)
+    for line in statement.lines:
+        sink.line(line)
+    sink.end(statement.header, statement.counted)
 
 
 class BoundedStream:

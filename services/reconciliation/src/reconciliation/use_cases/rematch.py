@@ -12,10 +12,21 @@ from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
 from reconciliation.db.expectations import StoredExpectation
+from reconciliation.db.staging import StatementStaging
 from reconciliation.db.statements import LineKey
 from reconciliation.db.unit_of_work import ReconciliationUnitOfWork
-from reconciliation.domain.matching import Discrepancy, LineResult, reconcile, reference_keys
-from reconciliation.statements.lines import StatementLine
+from reconciliation.domain.matching import (
+    UNSETTLED,
+    Discrepancy,
+    Expectation,
+    LineResult,
+    Suggestions,
+    funding_line,
+    reconcile,
+    reference_keys,
+    unmatched_line,
+)
+from reconciliation.statements.lines import StatementFormat, StatementLine
 from reconciliation.use_cases.report_cycle import announce_reconciled
 from shared.events.contracts import DiscrepanciesFound, FoundDiscrepancy
 
@@ -128,6 +139,116 @@ def rematch(
             subject=str(fresh_statement or outcome.found[0].discrepancy_id),
         )
     return outcome
+
+
+#: Expectations judged at a time, and unmatched lines read at a time, when matching a staged statement.
+BATCH = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class StagedMatch:
+    """A staged statement once matched and stored: its lines per outcome, the discrepancies found."""
+
+    line_outcomes: dict[str, int]
+    found: int
+
+
+def match_staged(
+    uow: ReconciliationUnitOfWork,
+    staging: StatementStaging,
+    *,
+    statement_id: UUID,
+    statement_format: StatementFormat,
+    provider: str,
+) -> StagedMatch:
+    """`rematch` for a statement staged whole in `staging`, in memory bounded by `BATCH`, then its lines stored.
+
+    Each staged line's target is found in SQL over every expectation and funding. The expectations to
+    judge (those targeted, and the provider's still unsettled ones) are judged `BATCH` at a time, each
+    with every line — stored or staged — that targets it, so `reconcile` sees exactly what it would see
+    given everything at once. Lines naming no instruction are judged last, with the suggestions of every
+    expectation left without a line.
+    """
+    staging.find_targets(provider, [outcome.value for outcome in UNSETTLED])
+    fundings = {item.reference: item for item in uow.accounts.fundings()}
+    settled_through = uow.statements.settled_through()
+    unsettled: list[Expectation] = []
+    cycles: set[UUID] = set()
+    found = 0
+    for batch in staging.judged_batches(BATCH):
+        batch.sort(key=lambda item: item.expectation.instruction_id)
+        stored = {item.expectation.instruction_id: item for item in batch}
+        old_lines, fresh = staging.batch_lines(statement_format)
+        result = reconcile(
+            [item.expectation for item in batch],
+            [*(line for _, line in old_lines), *fresh],
+            fundings=fundings.values(),
+            settled_through=settled_through,
+        )
+        old_results = [(key, line) for (key, _), line in zip(old_lines, result.lines, strict=False)]
+        uow.statements.save_line_outcomes(old_results)
+        changed = [
+            item
+            for item in result.instructions
+            if _changed(stored[item.expectation.instruction_id], item.outcome.value, item.settled_amount)
+        ]
+        staging.add_outcomes(
+            (item.expectation.instruction_id, item.outcome.value, item.settled_amount) for item in changed
+        )
+        cycles.update(stored[item.expectation.instruction_id].cycle_id for item in changed)
+        unsettled.extend(item.expectation for item in result.instructions if not item.lines)
+        known = [f"instruction:{item.expectation.instruction_id}" for item in result.instructions]
+        known.extend(f"line:{key[0]}:{key[1]}" for key, _ in old_results)
+        subjects: dict[str, tuple[Discrepancy, tuple[object, ...]]] = {}
+        for item in result.instructions:
+            if item.discrepancy is not None:
+                instruction_id = item.expectation.instruction_id
+                subjects[f"instruction:{instruction_id}"] = (
+                    item.discrepancy,
+                    (stored[instruction_id].cycle_id, instruction_id, None, None),
+                )
+        for key, line_result in old_results:
+            if line_result.discrepancy is not None:
+                subjects[f"line:{key[0]}:{key[1]}"] = (
+                    line_result.discrepancy,
+                    (None, line_result.reference, key[0], key[1]),
+                )
+        found += _publish(uow, statement_id, _record_discrepancies(uow, subjects, known))
+    suggestions = Suggestions(unsettled)
+    for chunk in staging.unmatched_lines(statement_format, BATCH):
+        rows = []
+        subjects = {}
+        for position, line, funding_reference in chunk:
+            funding = fundings.get(funding_reference) if funding_reference is not None else None
+            judged = funding_line(line, funding) if funding is not None else unmatched_line(line, suggestions)
+            rows.append(
+                (
+                    position,
+                    judged.outcome.value,
+                    judged.reference,
+                    judged.matched_by.value if judged.matched_by else None,
+                    ",".join(judged.suggestions) or None,
+                )
+            )
+            if judged.discrepancy is not None:
+                subjects[f"line:{statement_id}:{position}"] = (
+                    judged.discrepancy,
+                    (None, judged.reference, statement_id, position),
+                )
+        staging.add_results(rows)
+        found += _publish(uow, statement_id, _record_discrepancies(uow, subjects, []))
+    if cycles:
+        announce_reconciled(uow, cycles)
+    return StagedMatch(line_outcomes=staging.store(statement_id), found=found)
+
+
+def _publish(uow: ReconciliationUnitOfWork, statement_id: UUID, found: list[FoundDiscrepancy]) -> int:
+    """One `discrepancies.found` per batch, written to the outbox at once (still in the transaction) so
+    that a large statement's discrepancies are not all held until commit."""
+    if found:
+        uow.publish(DiscrepanciesFound(items=found), subject=str(statement_id))
+        uow.flush()
+    return len(found)
 
 
 def _changed(before: StoredExpectation, outcome: str, settled_amount: int) -> bool:
