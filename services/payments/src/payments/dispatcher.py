@@ -423,16 +423,19 @@ def main() -> None:
     settings = Settings()
     payments = PaymentsSettings()
     configure_logging("payments-dispatcher", settings.log_level)
-    engine = build_engine(
-        settings.require_database_url(), pool_size=4, application_name="payments-dispatcher"
-    )
     with httpx.Client(transport=KeepAliveTransport(), trust_env=False) as http:
-        dispatcher = Dispatcher(
-            unit_of_work_factory(engine, settings), build_gateways(settings, payments, http), payments
+        gateways = build_gateways(settings, payments, http)
+        # A connection for every thread that opens transactions: sending and querying loops per provider,
+        # the callback loop and the housekeeping (fewer made threads wait, and extra connections churn).
+        engine = build_engine(
+            settings.require_database_url(),
+            pool_size=2 + 2 * payments.provider_loops * len(gateways),
+            application_name="payments-dispatcher",
         )
+        dispatcher = Dispatcher(unit_of_work_factory(engine, settings), gateways, payments)
         log.info("dispatcher started", extra={"providers": sorted(dispatcher.gateways)})
         dispatcher.run(stop_on_signals())
-    engine.dispose()
+        engine.dispose()
 
 
 if __name__ == "__main__":
