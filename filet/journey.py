@@ -30,7 +30,8 @@ def _quiet(stage: str, done: int, total: int) -> None:
 class Journey:
     urls: dict[str, str]
     tokens: dict[str, str]
-    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60))
+    #: Reads wait long: at 200,000 households a cycle is created and released in one synchronous request each.
+    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=httpx.Timeout(60, read=900)))
     progress: Progress = _quiet
 
     # --- plumbing ----------------------------------------------------------------------------------------
