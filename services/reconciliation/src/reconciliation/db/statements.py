@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from reconciliation.db.bulk_update import update_rows
-from reconciliation.db.keys import among_many, copy_rows
+from reconciliation.db.keys import among_many
 from reconciliation.db.tables import known_account, statement, statement_line
 from reconciliation.domain.matching import LineResult
 from reconciliation.statements.lines import (
@@ -190,35 +190,6 @@ class StatementRepository:
             summary=TransactionSummary(),
             file_sha256=row.file_sha256,
         )
-
-    def add_lines(self, statement_id: UUID, results: Iterable[LineResult]) -> None:
-        """The statement's lines with their outcomes, in one COPY straight into the table, row by row."""
-        rows = (
-            (
-                statement_id,
-                position,
-                line.line_id,
-                line.booking_date,
-                line.value_date,
-                line.direction.value,
-                line.amount,
-                line.currency,
-                line.kind.value,
-                line.status.value,
-                line.raw_status,
-                line.our_ref,
-                line.provider_ref,
-                line.counterparty_msisdn,
-                line.counterparty_account,
-                line.counterparty_name,
-                line.return_reason,
-                line.details,
-                *_result_columns(result),
-            )
-            for position, result in enumerate(results)
-            for line in (result.line,)
-        )
-        copy_rows(self.connection, f'"{statement_line.schema}"."{statement_line.name}"', LINE_COLUMNS, rows)
 
     def lines_referencing(
         self, references: Collection[str], *, excluding: UUID | None = None
