@@ -20,6 +20,7 @@ from reconciliation.domain.matching import (
     Discrepancy,
     Expectation,
     LineResult,
+    Reconciliation,
     Suggestions,
     funding_line,
     reconcile,
@@ -102,24 +103,8 @@ def rematch(
     )
     if changed:
         announce_reconciled(uow, {stored[item.expectation.instruction_id].cycle_id for item in changed})
-    # every subject judged here may hold an open discrepancy that this run no longer finds…
-    known = [f"instruction:{item.expectation.instruction_id}" for item in result.instructions]
-    known.extend(f"line:{key[0]}:{key[1]}" for key, _ in old_results)
-    # …and those with one now are recorded (a fresh statement's lines are new subjects: none is known yet)
-    subjects: dict[str, tuple[Discrepancy, tuple[object, ...]]] = {}
-    for item in result.instructions:
-        if item.discrepancy is not None:
-            instruction_id = item.expectation.instruction_id
-            subjects[f"instruction:{instruction_id}"] = (
-                item.discrepancy,
-                (stored[instruction_id].cycle_id, instruction_id, None, None),
-            )
-    for key, line_result in old_results:
-        if line_result.discrepancy is not None:
-            subjects[f"line:{key[0]}:{key[1]}"] = (
-                line_result.discrepancy,
-                (None, line_result.reference, key[0], key[1]),
-            )
+    # (a fresh statement's lines are new subjects: none can hold an open discrepancy yet)
+    known, subjects = _judged_subjects(result, old_results, stored)
     if fresh_statement is not None:
         for position, line_result in enumerate(outcome.fresh):
             if line_result.discrepancy is not None:
@@ -197,22 +182,7 @@ def match_staged(
         )
         cycles.update(stored[item.expectation.instruction_id].cycle_id for item in changed)
         unsettled.extend(item.expectation for item in result.instructions if not item.lines)
-        known = [f"instruction:{item.expectation.instruction_id}" for item in result.instructions]
-        known.extend(f"line:{key[0]}:{key[1]}" for key, _ in old_results)
-        subjects: dict[str, tuple[Discrepancy, tuple[object, ...]]] = {}
-        for item in result.instructions:
-            if item.discrepancy is not None:
-                instruction_id = item.expectation.instruction_id
-                subjects[f"instruction:{instruction_id}"] = (
-                    item.discrepancy,
-                    (stored[instruction_id].cycle_id, instruction_id, None, None),
-                )
-        for key, line_result in old_results:
-            if line_result.discrepancy is not None:
-                subjects[f"line:{key[0]}:{key[1]}"] = (
-                    line_result.discrepancy,
-                    (None, line_result.reference, key[0], key[1]),
-                )
+        known, subjects = _judged_subjects(result, old_results, stored)
         found += _publish(uow, statement_id, _record_discrepancies(uow, subjects, known))
     suggestions = Suggestions(unsettled)
     for chunk in staging.unmatched_lines(statement_format, BATCH):
@@ -240,6 +210,32 @@ def match_staged(
     if cycles:
         announce_reconciled(uow, cycles)
     return StagedMatch(line_outcomes=staging.store(statement_id), found=found)
+
+
+def _judged_subjects(
+    result: Reconciliation,
+    old_results: Sequence[tuple[LineKey, LineResult]],
+    stored: dict[str, StoredExpectation],
+) -> tuple[list[str], dict[str, tuple[Discrepancy, tuple[object, ...]]]]:
+    """Every subject judged (each may hold an open discrepancy this run no longer finds), and those with one
+    now, with what recording it needs (cycle, reference, statement, position)."""
+    known = [f"instruction:{item.expectation.instruction_id}" for item in result.instructions]
+    known.extend(f"line:{key[0]}:{key[1]}" for key, _ in old_results)
+    subjects: dict[str, tuple[Discrepancy, tuple[object, ...]]] = {}
+    for item in result.instructions:
+        if item.discrepancy is not None:
+            instruction_id = item.expectation.instruction_id
+            subjects[f"instruction:{instruction_id}"] = (
+                item.discrepancy,
+                (stored[instruction_id].cycle_id, instruction_id, None, None),
+            )
+    for key, line_result in old_results:
+        if line_result.discrepancy is not None:
+            subjects[f"line:{key[0]}:{key[1]}"] = (
+                line_result.discrepancy,
+                (None, line_result.reference, key[0], key[1]),
+            )
+    return known, subjects
 
 
 def _publish(uow: ReconciliationUnitOfWork, statement_id: UUID, found: list[FoundDiscrepancy]) -> int:
