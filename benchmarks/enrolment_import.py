@@ -27,6 +27,9 @@ import httpx
 import psycopg
 from sqlalchemy import text
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks.measure` when run as a script
+
+from benchmarks.measure import cpu_seconds, peak_rss_mb, wait_http
 from filet.embedded import EmbeddedPostgres, free_port
 from filet.processes import Supervisor
 from filet.stack import migrate_all
@@ -40,18 +43,6 @@ def chunks_of(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
     with path.open("rb") as file:
         while chunk := file.read(size):
             yield chunk
-
-
-def peak_rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        return int(next(line for line in status if line.startswith("VmHWM")).split()[1]) / 1024
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -104,16 +95,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    sys.exit(f"the API did not start; see {api.log_path}")
-                time.sleep(0.1)
+            wait_http(f"{base}/healthz", hint=f"see {api.log_path}")
             rss_idle = peak_rss_mb(api.process.pid)
 
             cpu_before = cpu_seconds(api.process.pid)

@@ -31,7 +31,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks.measure` when run as a script
 
-from benchmarks.measure import cpu_seconds, peak_rss_mb, postgres_cpu_seconds
+from benchmarks.measure import cpu_seconds, peak_rss_mb, postgres_cpu_seconds, wait_http
 from filet.embedded import EmbeddedPostgres, free_port
 from filet.processes import Supervisor
 from filet.stack import migrate_all
@@ -109,16 +109,7 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {token}"}
         steps: list[tuple[str, float, float, float, int]] = []
         with httpx.Client(base_url=base, headers=headers, timeout=600) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    sys.exit(f"the API did not start; see {api.log_path}")
-                time.sleep(0.1)
+            wait_http(f"{base}/healthz", hint=f"see {api.log_path}")
             rss_idle = peak_rss_mb(pid)
             programme = {
                 "code": "BENCH",

@@ -11,6 +11,7 @@ Target on a 2-core machine: ≤ 5 minutes for 200,000 households.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +19,9 @@ from pathlib import Path
 import httpx
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks.measure` when run as a script
+
+from benchmarks.measure import peak_rss_mb
 from filet.embedded import free_port
 from filet.journey import Journey
 from filet.registry_sample import generate
@@ -48,14 +52,6 @@ def cpu_seconds(stack: Stack) -> float:
         except psutil.NoSuchProcess:
             continue
     return total
-
-
-def peak_rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> None:

@@ -1,9 +1,13 @@
-"""What the benchmarks read from /proc: a process's CPU seconds and peak RSS, the embedded PostgreSQL's CPU."""
+"""What the benchmarks share: waiting for a process to answer, and what they read from /proc (a process's CPU
+seconds and peak RSS, the embedded PostgreSQL's CPU)."""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+
+import httpx
 
 
 def cpu_seconds(pid: int) -> float:
@@ -43,3 +47,16 @@ def peak_rss_mb(pid: int) -> float:
     """The process's peak resident set (VmHWM), in MB."""
     with open(f"/proc/{pid}/status") as status:
         return int(next(line for line in status if line.startswith("VmHWM")).split()[1]) / 1024
+
+
+def wait_http(url: str, *, timeout: float = 60, hint: str = "") -> None:
+    """Until `url` answers below 500; a RuntimeError (with `hint`, e.g. where the log is) after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s{'; ' + hint if hint else ''}")

@@ -46,7 +46,7 @@ sys.path[:0] = [
     str(ROOT / "services" / "simulator" / "src"),
 ]
 
-from benchmarks.measure import cpu_seconds, peak_rss_mb, postgres_cpu_seconds  # noqa: E402
+from benchmarks.measure import cpu_seconds, peak_rss_mb, postgres_cpu_seconds, wait_http  # noqa: E402
 from filet.embedded import EmbeddedPostgres, free_port  # noqa: E402
 from filet.processes import Supervisor  # noqa: E402
 from filet.stack import migrate_all  # noqa: E402
@@ -60,18 +60,6 @@ DIALECTS = {
     "mtn": ("SINGLE", "S", "moov", "single_mtn"),
     "wave": ("WAVE1", "V", "other", "single_wave"),
 }
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
 
 
 def seed(engine: Engine, households: int, operator: str, programme: str) -> None:
