@@ -193,10 +193,11 @@ def demo(households: int) -> None:
 
 def _register_service_commands() -> None:
     from filet.enrolment_commands import households
-    from filet.reconciliation_commands import audit, statements
+    from filet.reconciliation_commands import audit, redemptions, statements
 
     main.add_command(households)
     main.add_command(statements)
+    main.add_command(redemptions)
     main.add_command(audit)
 
 

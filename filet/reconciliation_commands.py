@@ -1,4 +1,5 @@
-"""`filet statements import|account|funding` and `filet audit verify`: the reconciliation service from a shell."""
+"""`filet statements import|account|funding`, `filet redemptions import` and `filet audit verify`: the
+reconciliation service from a shell."""
 
 from __future__ import annotations
 
@@ -40,6 +41,34 @@ def _chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
             yield chunk
 
 
+def _token(given: str | None) -> str:
+    token = given or os.environ.get("FILET_TOKEN") or _dev_token()
+    if not token:
+        raise click.UsageError("no token: pass --token, set FILET_TOKEN, or run `filet up` for dev tokens")
+    return token
+
+
+def _post_file(
+    url: str, path: str, file: Path, token: str, *, params: dict[str, str] | None = None
+) -> httpx.Response:
+    """POST the file streamed; a ClickException with the API's error code and message unless 201."""
+    with httpx.Client(base_url=url, timeout=httpx.Timeout(60, read=900)) as client:
+        answer = client.post(
+            path,
+            params=params or {},
+            content=_chunks(file),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"},
+        )
+    if answer.status_code != 201:
+        try:
+            error = answer.json()["error"]
+            message = f"{answer.status_code} {error['code']}: {error['message']}"
+        except (ValueError, KeyError):
+            message = f"{answer.status_code}: {answer.text[:500]}"
+        raise click.ClickException(message)
+    return answer
+
+
 def _shell_principal() -> Principal:
     return Principal(token_id=uuid.UUID(int=0), name=f"cli:{getpass.getuser()}", role="admin")
 
@@ -58,26 +87,11 @@ def statements() -> None:
 @click.option("--token", help="an operator's bearer token (default: $FILET_TOKEN, then the dev token)")
 def import_statement(file: Path, statement_format: str | None, url: str, token: str | None) -> None:
     """Import FILE through the API (streamed): checked and matched as a whole, or refused with the reason."""
-    token = token or os.environ.get("FILET_TOKEN") or _dev_token()
-    if not token:
-        raise click.UsageError("no token: pass --token, set FILET_TOKEN, or run `filet up` for dev tokens")
+    token = _token(token)
     chosen = statement_format or _FORMAT_OF_SUFFIX.get(file.suffix.lower())
     if chosen is None:
         raise click.UsageError(f"cannot tell the format of {file.name}: pass --format ({', '.join(FORMATS)})")
-    with httpx.Client(base_url=url, timeout=httpx.Timeout(60, read=900)) as client:
-        answer = client.post(
-            "/v1/statements",
-            params={"format": chosen},
-            content=_chunks(file),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"},
-        )
-    if answer.status_code != 201:
-        try:
-            error = answer.json()["error"]
-            message = f"{answer.status_code} {error['code']}: {error['message']}"
-        except (ValueError, KeyError):
-            message = f"{answer.status_code}: {answer.text[:500]}"
-        raise click.ClickException(message)
+    answer = _post_file(url, "/v1/statements", file, token, params={"format": chosen})
     for item in answer.json()["statements"]:
         click.echo(f"statement {item['statement_id']} of account {item['account_id']}: {item['lines']} lines")
         for outcome, count in item["outcomes"].items():
@@ -128,6 +142,28 @@ def add_funding(reference: str, amount: int) -> None:
     finally:
         engine.dispose()
     click.echo(f"funding {reference} of {amount} XOF recorded")
+
+
+@click.group()
+def redemptions() -> None:
+    """Vendors' voucher redemption reports: import them to match what vendors say they redeemed."""
+
+
+@redemptions.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", default="http://127.0.0.1:8003", show_default=True, help="the reconciliation API")
+@click.option("--token", help="an operator's bearer token (default: $FILET_TOKEN, then the dev token)")
+def import_redemption_report(file: Path, url: str, token: str | None) -> None:
+    """Import a vendor's redemption report FILE (CSV): its rows matched against the redemptions payments
+    recorded, its unreadable rows listed with their reasons; a malformed file is refused whole."""
+    item = _post_file(url, "/v1/redemption-reports", file, _token(token)).json()
+    vendors = ", ".join(item["vendors"]) or "no vendor"
+    click.echo(f"redemption report {item['report_id']} of {vendors}: {item['lines']} lines")
+    for outcome, count in item["outcomes"].items():
+        click.echo(f"  {outcome:<20} {count:>8}")
+    for row in item["rejected"]:
+        click.echo(f"  row {row['row']} rejected: {row['reason']}")
+    click.echo(f"  new discrepancies    {item['discrepancies_found']:>8}")
 
 
 @click.group()

@@ -60,6 +60,7 @@ CATALOGUE: tuple[EventSpec, ...] = (
     EventSpec("voucher.redeemed", Topic.VOUCHERS, c.VoucherRedeemed),
     EventSpec("vouchers.expired", Topic.VOUCHERS, c.VouchersExpired),
     EventSpec("statement.reconciled", Topic.RECONCILIATION, c.StatementReconciled),
+    EventSpec("redemption_report.reconciled", Topic.RECONCILIATION, c.RedemptionReportReconciled),
     EventSpec("discrepancies.found", Topic.RECONCILIATION, c.DiscrepanciesFound),
     EventSpec("discrepancy.resolved", Topic.RECONCILIATION, c.DiscrepancyResolved),
     EventSpec("cycle.reconciled", Topic.RECONCILIATION, c.CycleReconciled),

@@ -267,6 +267,11 @@ class VoucherRedeemed(Contract):
     vendor_id: str
     amount: Amount
     redeemed_at: datetime
+    code: str | None = Field(
+        default=None,
+        description="the spent code (16 digits, check digit last), so vendors' redemption reports can be"
+        " matched; absent from events published before it was added",
+    )
 
 
 class VouchersExpired(Contract):
@@ -282,6 +287,16 @@ class StatementReconciled(Contract):
     format: str
     account: str
     lines: int
+    outcomes: dict[str, int]
+
+
+class RedemptionReportReconciled(Contract):
+    """A vendor's voucher redemption report was imported and matched: its lines per outcome."""
+
+    report_id: UUID
+    vendors: list[str]
+    lines: int
+    rejected_rows: int
     outcomes: dict[str, int]
 
 
@@ -344,6 +359,7 @@ __all__ = [
     "PaymentsReversed",
     "PaymentsSent",
     "PaymentsStatusConflicted",
+    "RedemptionReportReconciled",
     "StatementReconciled",
     "VoucherRedeemed",
     "VouchersExpired",

@@ -81,4 +81,9 @@ def test_vouchers_issued_redeemed_and_expired_are_counted_in_the_cycle_summary(
         "issued": {"count": 3, "amount": 100_000},
         "redeemed": {"count": 1, "amount": 30_000},
         "expired": {"count": 1, "amount": 40_000},
+        "reported": {"count": 0, "amount": 0},
+        "report_matched": {"count": 0, "amount": 0},
+        "report_differs": {"count": 0, "amount": 0},
+        "missing_from_reports": {"count": 0, "amount": 0},
+        "awaiting_report": {"count": 1, "amount": 30_000},
     }

@@ -67,6 +67,7 @@ def redeem_voucher(uow: PaymentsUnitOfWork, *, code: str, amount: int, actor: Pr
             vendor_id=vendor_id,
             amount=amount,
             redeemed_at=now,
+            code=taken["code"],
         ),
         subject=str(taken["cycle_id"]),
     )

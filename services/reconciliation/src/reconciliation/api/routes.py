@@ -27,18 +27,22 @@ from reconciliation.api.schemas import (
     DiscrepancyListOut,
     DiscrepancyOut,
     ImportedStatementOut,
+    RedemptionReportImportOut,
+    RedemptionReportOut,
     ResolutionIn,
     StatementImportOut,
     StatementOut,
     VerificationOut,
 )
+from reconciliation.redemptions.report import RedemptionReportTooLarge
 from reconciliation.statements.lines import StatementFormat, StatementTooLarge
 from reconciliation.use_cases.chain_audit import verify_audit_chain
+from reconciliation.use_cases.import_redemption_report import import_redemption_report
 from reconciliation.use_cases.import_statement import import_statement
 from reconciliation.use_cases.register_account import register_account
 from reconciliation.use_cases.report_cycle import cycle_report, cycle_summary
 from reconciliation.use_cases.resolve_discrepancy import resolve_discrepancy
-from shared.errors import NotFound
+from shared.errors import NotFound, PayloadTooLarge
 from shared.http.errors import ApiError
 from shared.http.idempotency import fingerprint, run_once
 
@@ -83,7 +87,9 @@ def statement_format(name: str | None, content_type: str | None) -> StatementFor
     return found
 
 
-async def _spool(request: Request, limit: int) -> tuple[BinaryIO, str]:
+async def _spool(
+    request: Request, limit: int, too_large: type[PayloadTooLarge] = StatementTooLarge
+) -> tuple[BinaryIO, str]:
     """The body streamed into a temporary file, never held whole in memory; 413 past `limit` bytes."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
     digest = hashlib.sha256()
@@ -92,8 +98,8 @@ async def _spool(request: Request, limit: int) -> tuple[BinaryIO, str]:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise StatementTooLarge(
-                    f"the statement is larger than the limit of {limit} bytes", details={"max_bytes": limit}
+                raise too_large(
+                    f"the file is larger than the limit of {limit} bytes", details={"max_bytes": limit}
                 )
             digest.update(chunk)
             spool.write(chunk)
@@ -163,11 +169,57 @@ def get_statement(
     return found
 
 
+@router.post("/redemption-reports", status_code=201, response_model=RedemptionReportImportOut)
+async def post_redemption_report(
+    request: Request, user: Operator, uow: UnitOfWorkDep, key: IdempotencyKey = None
+) -> Response:
+    """Import a vendor's voucher redemption report (CSV): its readable rows matched against the redemptions
+    payments recorded, its unreadable rows listed with their reasons; a malformed file is refused whole."""
+    limit = request.app.state.settings.max_body_bytes
+    spool, sha256 = await _spool(request, limit, RedemptionReportTooLarge)
+
+    def work() -> tuple[int, Any]:
+        imported = import_redemption_report(uow, source=spool, imported_by=user, max_bytes=limit)
+        return 201, RedemptionReportImportOut.model_validate(imported, from_attributes=True)
+
+    def transaction() -> Response:
+        with spool, uow:
+            return run_once(
+                uow,
+                principal=user,
+                key=key,
+                request_fingerprint=fingerprint("POST", "/v1/redemption-reports", sha256.encode()),
+                work=work,
+            )
+
+    return await run_in_threadpool(transaction)
+
+
+@router.get("/redemption-reports/{report_id}", response_model=RedemptionReportOut)
+def get_redemption_report(
+    report_id: UUID,
+    user: Reader,
+    uow: UnitOfWorkDep,
+    after: int = Query(default=-1, ge=-1, description="position of the line after which the page starts"),
+    limit: int = Query(default=500, ge=1, le=5000, description="lines per page"),
+) -> dict[str, Any]:
+    """The report, the days it covers per vendor, its rejected rows, one page of its lines with their
+    outcomes, and the discrepancies it found."""
+    with uow:
+        found = uow.redemptions.get(report_id, after=after, limit=limit)
+        if found is None:
+            raise NotFound(f"no redemption report {report_id}")
+        found["discrepancies"] = uow.discrepancies.of_report(report_id)
+    lines = found["lines"]
+    found["next_after"] = lines[-1]["position"] if len(lines) == limit else None
+    return found
+
+
 @router.get("/cycles/{cycle_id}/reconciliation")
 def get_cycle_reconciliation(cycle_id: UUID, user: Reader, uow: UnitOfWorkDep) -> dict[str, Any]:
     """Planned, instructed, confirmed, settled, failed, cancelled, reversed, unmatched and awaiting — counts and
     amounts in XOF, in total and by programme, region, commune, provider and modality; vouchers issued,
-    redeemed and expired."""
+    redeemed and expired, and what vendors' redemption reports say of the redeemed ones."""
     with uow:
         return cycle_summary(uow, cycle_id=cycle_id)
 

@@ -68,6 +68,8 @@ class DiscrepancyOut(BaseModel):
     resolved_by: str | None
     resolved_at: datetime | None
     found_at: datetime
+    report_id: UUID | None = Field(default=None, description="the vendor redemption report that found it")
+    report_position: int | None = None
 
 
 class StatementOut(BaseModel):
@@ -141,3 +143,56 @@ class AccountIn(BaseModel):
 class AccountOut(BaseModel):
     account_id: str
     provider: str
+
+
+class RejectedRowOut(BaseModel):
+    row: int = Field(description="line number in the file, from 1")
+    reason: str
+    cells: list[str]
+
+
+class RedemptionReportImportOut(BaseModel):
+    """A vendor's report once imported: its readable lines per outcome, and the rows set aside with why."""
+
+    report_id: UUID
+    vendors: list[str]
+    lines: int
+    outcomes: dict[str, int]
+    rejected: list[RejectedRowOut]
+    discrepancies_found: int
+
+
+class CoverageOut(BaseModel):
+    vendor_id: str
+    first_day: date
+    last_day: date
+
+
+class RedemptionLineOut(BaseModel):
+    position: int
+    row_number: int
+    vendor_id: str
+    code: str
+    amount: int
+    currency: str
+    redeemed_at: datetime
+    receipt: str | None
+    outcome: str | None
+    voucher_id: UUID | None
+
+
+class RedemptionReportOut(BaseModel):
+    report_id: UUID
+    file_sha256: str
+    vendors: list[str]
+    period_start: date | None
+    period_end: date | None
+    coverage: list[CoverageOut] = Field(description="the days the report covers, per vendor")
+    line_count: int
+    rejected: list[RejectedRowOut]
+    outcomes: dict[str, int]
+    imported_by: str
+    imported_at: datetime
+    lines: list[RedemptionLineOut] = Field(description="one page of lines, in order of position")
+    next_after: int | None = Field(description="`after` for the next page of lines; null on the last page")
+    discrepancies: list[DiscrepancyOut] = Field(description="every discrepancy this report found")

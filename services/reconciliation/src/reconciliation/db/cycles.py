@@ -11,9 +11,21 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from reconciliation.db.bulk_update import update_rows
-from reconciliation.db.tables import cycle, voucher
+from reconciliation.db.tables import cycle, redemption_line, voucher
 from shared.bulk import insert_rows
 from shared.events.contracts import IssuedVoucher
+
+AWAITING_REPORT = "awaiting_report"
+#: Where a redeemed voucher counts once vendors' reports are matched (`voucher.report_outcome`); a voucher
+#: no report has judged yet (or whose code reconciliation does not know) is awaiting one. `reported` is
+#: apart: the lines of vendors' reports that name a voucher of the cycle, at the amounts reported.
+REPORT_BUCKETS = {
+    "MATCHED": "report_matched",
+    "AMOUNT_MISMATCH": "report_differs",
+    "DUPLICATE_SETTLEMENT": "report_differs",
+    "MISSING_FROM_SETTLEMENT": "missing_from_reports",
+    "CONFIRMED_UNSETTLED": AWAITING_REPORT,
+}
 
 
 class CycleRepository:
@@ -63,18 +75,23 @@ class CycleRepository:
             conflict=["voucher_id"],
         )
 
-    def redeem_voucher(self, voucher_id: UUID, *, vendor_id: str, amount: int, at: datetime) -> None:
-        self.connection.execute(
-            voucher.update()
-            .where(voucher.c.voucher_id == voucher_id)
-            .values(
-                state="redeemed",
-                vendor_id=vendor_id,
-                redeemed_amount=amount,
-                redeemed_at=at,
-                updated_at=func.now(),
-            )
+    def redeem_voucher(
+        self, voucher_id: UUID, *, vendor_id: str, amount: int, at: datetime, code: str | None = None
+    ) -> bool:
+        """Record the redemption (and the spent code, when the event carries it); False for an unknown voucher."""
+        values: dict[str, Any] = {
+            "state": "redeemed",
+            "vendor_id": vendor_id,
+            "redeemed_amount": amount,
+            "redeemed_at": at,
+            "updated_at": func.now(),
+        }
+        if code is not None:
+            values["code"] = code
+        result = self.connection.execute(
+            voucher.update().where(voucher.c.voucher_id == voucher_id).values(values)
         )
+        return bool(result.rowcount)
 
     def expire_vouchers(self, voucher_ids: Sequence[UUID]) -> None:
         update_rows(
@@ -87,22 +104,35 @@ class CycleRepository:
         )
 
     def voucher_totals(self, cycle_id: UUID) -> dict[str, dict[str, int]]:
-        """Vouchers issued, redeemed and expired: counts and face amounts (redeemed: amounts redeemed)."""
+        """Vouchers issued, redeemed and expired (counts; face amounts, redeemed: amounts redeemed), then what
+        vendors reported: see `REPORT_BUCKETS` (the last four add up to `redeemed`)."""
         rows = self.connection.execute(
             select(
                 voucher.c.state,
+                voucher.c.report_outcome,
                 func.count(),
                 func.coalesce(func.sum(voucher.c.amount), 0),
                 func.coalesce(func.sum(voucher.c.redeemed_amount), 0),
             )
             .where(voucher.c.cycle_id == cycle_id)
-            .group_by(voucher.c.state)
+            .group_by(voucher.c.state, voucher.c.report_outcome)
         ).all()
-        totals = {state: {"count": 0, "amount": 0} for state in ("issued", "redeemed", "expired")}
-        for state, count, amount, redeemed in rows:
+        states = ("issued", "redeemed", "expired")
+        totals = {name: {"count": 0, "amount": 0} for name in (*states, "reported", *REPORT_BUCKETS.values())}
+        for state, report_outcome, count, amount, redeemed in rows:
             totals["issued"]["count"] += count
             totals["issued"]["amount"] += int(amount)
-            if state != "issued":
-                totals[state]["count"] += count
-                totals[state]["amount"] += int(redeemed if state == "redeemed" else amount)
+            if state == "redeemed":
+                for name in ("redeemed", REPORT_BUCKETS.get(report_outcome, AWAITING_REPORT)):
+                    totals[name]["count"] += count
+                    totals[name]["amount"] += int(redeemed)
+            elif state == "expired":
+                totals["expired"]["count"] += count
+                totals["expired"]["amount"] += int(amount)
+        count, amount = self.connection.execute(
+            select(func.count(), func.coalesce(func.sum(redemption_line.c.amount), 0))
+            .select_from(redemption_line.join(voucher, voucher.c.voucher_id == redemption_line.c.voucher_id))
+            .where(voucher.c.cycle_id == cycle_id)
+        ).one()
+        totals["reported"] = {"count": count, "amount": int(amount)}
         return totals

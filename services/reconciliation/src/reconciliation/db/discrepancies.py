@@ -27,6 +27,8 @@ _COLUMNS = (
     "suggested_action",
     "status",
 )
+#: The columns of a discrepancy a vendor's redemption report found: `_COLUMNS`, then the report and line.
+REPORT_COLUMNS = (*_COLUMNS, "report_id", "report_position")
 SUPERSEDED_BY = "reconciliation"
 
 
@@ -34,13 +36,14 @@ class DiscrepancyRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def add_new(self, rows: Sequence[tuple[Any, ...]]) -> set[UUID]:
-        """Rows in `_COLUMNS` order (status 'open'); one per subject and category ever. Returns the new ids."""
+    def add_new(self, rows: Sequence[tuple[Any, ...]], *, columns: Sequence[str] = _COLUMNS) -> set[UUID]:
+        """Rows in `_COLUMNS` (or `columns`) order (status 'open'); one per subject and category ever. Returns
+        the new ids."""
         written = insert_rows(
             self.connection,
             discrepancy,
             rows,
-            columns=_COLUMNS,
+            columns=columns,
             conflict=["subject", "category"],
             returning="discrepancy_id",
         )
@@ -113,4 +116,13 @@ class DiscrepancyRepository:
         if positions is not None:
             query = query.where(discrepancy.c.line_position.between(*positions))
         rows = self.connection.execute(query.order_by(discrepancy.c.line_position)).mappings()
+        return [dict(row) for row in rows]
+
+    def of_report(self, report_id: UUID) -> list[dict[str, Any]]:
+        """The discrepancies a vendor's redemption report found (its lines', and its vouchers')."""
+        rows = self.connection.execute(
+            select(discrepancy)
+            .where(discrepancy.c.report_id == report_id)
+            .order_by(discrepancy.c.report_position, discrepancy.c.subject)
+        ).mappings()
         return [dict(row) for row in rows]

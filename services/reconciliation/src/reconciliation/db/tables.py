@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Identity, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = MetaData(schema="reconciliation")
@@ -76,6 +76,8 @@ voucher = Table(
     Column("redeemed_amount", BigInteger),
     Column("redeemed_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True)),
+    Column("code", Text),
+    Column("report_outcome", Text),
 )
 
 known_account = Table(
@@ -165,6 +167,49 @@ discrepancy = Table(
     Column("resolved_by", Text),
     Column("resolved_at", DateTime(timezone=True)),
     Column("found_at", DateTime(timezone=True)),
+    Column("report_id", UUID(as_uuid=True)),
+    Column("report_position", Integer),
+)
+
+redemption_report = Table(
+    "redemption_report",
+    metadata,
+    Column("report_id", UUID(as_uuid=True), primary_key=True),
+    Column("seq", BigInteger, Identity(always=True)),
+    Column("file_sha256", Text, nullable=False),
+    Column("vendors", JSONB, nullable=False),
+    Column("period_start", Date),
+    Column("period_end", Date),
+    Column("line_count", Integer, nullable=False),
+    Column("rejected", JSONB, nullable=False),
+    Column("outcomes", JSONB, nullable=False),
+    Column("imported_by", Text, nullable=False),
+    Column("imported_at", DateTime(timezone=True)),
+)
+
+redemption_line = Table(
+    "redemption_line",
+    metadata,
+    Column("report_id", UUID(as_uuid=True), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("row_number", Integer, nullable=False),
+    Column("vendor_id", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("redeemed_at", DateTime(timezone=True), nullable=False),
+    Column("receipt", Text),
+    Column("outcome", Text),
+    Column("voucher_id", UUID(as_uuid=True)),
+)
+
+redemption_coverage = Table(
+    "redemption_coverage",
+    metadata,
+    Column("report_id", UUID(as_uuid=True), primary_key=True),
+    Column("vendor_id", Text, primary_key=True),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
 )
 
 audit_log = Table(

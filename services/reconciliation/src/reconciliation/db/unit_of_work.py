@@ -14,6 +14,7 @@ from reconciliation.db.cycles import CycleRepository
 from reconciliation.db.discrepancies import DiscrepancyRepository
 from reconciliation.db.expectations import ExpectationRepository
 from reconciliation.db.payees import PayeeRepository
+from reconciliation.db.redemptions import RedemptionRepository
 from reconciliation.db.statements import StatementRepository
 from shared.unit_of_work import UnitOfWork
 
@@ -26,6 +27,7 @@ class ReconciliationUnitOfWork(UnitOfWork):
     discrepancies: DiscrepancyRepository
     audit_log: AuditLogRepository
     cycles: CycleRepository
+    redemptions: RedemptionRepository
 
     def __init__(self, engine: Engine, *, topic_prefix: str) -> None:
         super().__init__(
@@ -63,4 +65,5 @@ class ReconciliationUnitOfWork(UnitOfWork):
         self.discrepancies = DiscrepancyRepository(connection)
         self.audit_log = AuditLogRepository(connection)
         self.cycles = CycleRepository(connection)
+        self.redemptions = RedemptionRepository(connection)
         return self

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import BinaryIO
 
+from reconciliation.statements.csv_text import FRENCH_THOUSANDS, csv_rows, decode, francs, label
 from reconciliation.statements.lines import (
     DEFAULT_MAX_BYTES,
     XOF,
@@ -76,7 +75,7 @@ class OperatorCsvMapping:
     totals: Mapping[str, Total]
     separator: str | None = None
     date_format: str = "%d/%m/%Y"
-    thousands_separators: str = " \u00a0\u202f."
+    thousands_separators: str = FRENCH_THOUSANDS
     decimal_separator: str = ","
 
 
@@ -145,35 +144,21 @@ def parse_operator_csv(
     the line), WrongCurrency and StatementTooLarge.
     """
     stream = BoundedStream(source, max_bytes)
-    rows = _rows(_decode(stream.read_all()), mapping)
+    rows = _rows(decode(stream.read_all()), mapping)
     return _ReportReader(mapping, rows).statement(sha256=stream.sha256, account_id=account_id)
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252")
-
-
-def _label(text: str) -> str:
-    """Compare labels as people read them: no case, no accents, one kind of apostrophe, single spaces."""
-    stripped = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return " ".join(stripped.replace("’", "'").casefold().split())
 
 
 def _rows(text: str, mapping: OperatorCsvMapping) -> list[tuple[int, list[str]]]:
     lines = text.splitlines()
     separator = mapping.separator or _sniff_separator(lines, mapping.header_token)
-    reader = csv.reader(lines, delimiter=separator)
-    return [(number, [cell.strip() for cell in row]) for number, row in enumerate(reader, start=1)]
+    return csv_rows(lines, separator)
 
 
 def _sniff_separator(lines: list[str], header_token: str) -> str:
-    token = _label(header_token)
+    token = label(header_token)
     for line in lines:
         for separator in (";", ","):
-            if _label(line.split(separator, 1)[0]) == token and separator in line:
+            if label(line.split(separator, 1)[0]) == token and separator in line:
                 return separator
     raise UnreadableStatement(f"operator report: no header row starting with {header_token!r} was found")
 
@@ -184,8 +169,8 @@ class _ReportReader:
     def __init__(self, mapping: OperatorCsvMapping, rows: list[tuple[int, list[str]]]) -> None:
         self._mapping = mapping
         self._rows = rows
-        self._statuses = {_label(raw): status for raw, status in mapping.status_vocabulary.items()}
-        self._operations = {_label(raw): kind for raw, kind in mapping.operation_vocabulary.items()}
+        self._statuses = {label(raw): status for raw, status in mapping.status_vocabulary.items()}
+        self._operations = {label(raw): kind for raw, kind in mapping.operation_vocabulary.items()}
         self._dates: dict[str, date] = {}
 
     def statement(self, *, sha256: str, account_id: str | None) -> Statement:
@@ -195,11 +180,11 @@ class _ReportReader:
         positions = self._columns(header_number, header_cells)
         totals: dict[Total, int] = {}
         lines: list[StatementLine] = []
-        total_labels = {_label(label): total for label, total in self._mapping.totals.items()}
+        total_labels = {label(text): total for text, total in self._mapping.totals.items()}
         for number, cells in self._rows[header_at + 1 :]:
             if not any(cells):
                 continue
-            total = total_labels.get(_label(cells[0]))
+            total = total_labels.get(label(cells[0]))
             if total is not None:
                 totals[total] = self._required_francs(_cell(cells, 1), number)
                 continue
@@ -211,35 +196,33 @@ class _ReportReader:
         return self._statement(preamble, totals, lines, sha256=sha256, account_id=account_id)
 
     def _header_index(self) -> int:
-        token = _label(self._mapping.header_token)
+        token = label(self._mapping.header_token)
         for index, (_, cells) in enumerate(self._rows):
-            if cells and _label(cells[0]) == token:
+            if cells and label(cells[0]) == token:
                 return index
         raise UnreadableStatement(
             f"operator report: no header row starting with {self._mapping.header_token!r}"
         )
 
     def _preamble(self, rows: list[tuple[int, list[str]]]) -> dict[Preamble, list[str]]:
-        labels = {_label(label): field for label, field in self._mapping.preamble.items()}
+        labels = {label(text): field for text, field in self._mapping.preamble.items()}
         found = {}
         for _, cells in rows:
-            field = labels.get(_label(cells[0])) if cells else None
+            field = labels.get(label(cells[0])) if cells else None
             if field is not None:
                 found[field] = cells[1:]
         return found
 
     def _columns(self, number: int, cells: list[str]) -> dict[Column, int]:
-        aliases = {
-            _label(alias): column for column, names in self._mapping.columns.items() for alias in names
-        }
-        ignored = {_label(name) for name in self._mapping.ignored_columns}
+        aliases = {label(alias): column for column, names in self._mapping.columns.items() for alias in names}
+        ignored = {label(name) for name in self._mapping.ignored_columns}
         positions: dict[Column, int] = {}
         unknown = []
         for at, cell in enumerate(cells):
-            column = aliases.get(_label(cell))
+            column = aliases.get(label(cell))
             if column is not None:
                 positions[column] = at
-            elif _label(cell) not in ignored:
+            elif label(cell) not in ignored:
                 unknown.append(cell)
         missing = sorted(REQUIRED_COLUMNS - positions.keys())
         if unknown or missing:
@@ -339,7 +322,7 @@ class _ReportReader:
         return Statement(header=header, lines=lines, counted=_counted(lines))
 
     def _status(self, raw: str, number: int) -> LineStatus:
-        status = self._statuses.get(_label(raw))
+        status = self._statuses.get(label(raw))
         if status is None:
             known = ", ".join(self._mapping.status_vocabulary)
             raise UnreadableStatement(
@@ -348,7 +331,7 @@ class _ReportReader:
         return status
 
     def _kind(self, raw: str | None, direction: Direction) -> LineKind:
-        kind = self._operations.get(_label(raw or ""))
+        kind = self._operations.get(label(raw or ""))
         if kind is not None:
             return kind
         if raw:
@@ -374,16 +357,17 @@ class _ReportReader:
         return amount
 
     def _francs(self, text: str | None, number: int, *, signed: bool = False) -> int | None:
-        cleaned = "".join(c for c in (text or "") if c not in self._mapping.thousands_separators)
-        if not cleaned:
-            return None
-        whole, _, fraction = cleaned.partition(self._mapping.decimal_separator)
-        digits = whole[1:] if signed and whole.startswith("-") else whole
-        if not digits.isdigit() or fraction.strip("0"):
+        try:
+            return francs(
+                text,
+                thousands=self._mapping.thousands_separators,
+                decimal=self._mapping.decimal_separator,
+                signed=signed,
+            )
+        except ValueError:
             raise UnreadableStatement(
                 f"operator report line {number}: {text!r} is not a whole number of francs"
-            )
-        return int(whole)
+            ) from None
 
 
 def _cell(cells: list[str], at: int) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from reconciliation.db.unit_of_work import ReconciliationUnitOfWork
+from reconciliation.use_cases.match_redemptions import match_redemptions
 from reconciliation.use_cases.rematch import rematch
 from shared.events.contracts import (
     PaymentOutcome,
@@ -37,9 +38,16 @@ def follow_vouchers_issued(uow: ReconciliationUnitOfWork, event: VouchersIssued)
 
 
 def follow_voucher_redeemed(uow: ReconciliationUnitOfWork, event: VoucherRedeemed) -> None:
-    uow.cycles.redeem_voucher(
-        event.voucher_id, vendor_id=event.vendor_id, amount=event.amount, at=event.redeemed_at
+    """Record the redemption; with its code, match it against vendors' reports (one may have come first)."""
+    known = uow.cycles.redeem_voucher(
+        event.voucher_id,
+        vendor_id=event.vendor_id,
+        amount=event.amount,
+        at=event.redeemed_at,
+        code=event.code,
     )
+    if known and event.code is not None:
+        match_redemptions(uow, codes={event.code})
 
 
 def follow_vouchers_expired(uow: ReconciliationUnitOfWork, event: VouchersExpired) -> None:

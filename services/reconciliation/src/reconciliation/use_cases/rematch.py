@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
+from reconciliation.db.discrepancies import REPORT_COLUMNS
 from reconciliation.db.expectations import StoredExpectation
 from reconciliation.db.staging import StatementStaging
 from reconciliation.db.statements import LineKey
@@ -117,7 +118,7 @@ def rematch(
                         position,
                     ),
                 )
-    outcome.found = _record_discrepancies(uow, subjects, known)
+    outcome.found = record_discrepancies(uow, subjects, known)
     if outcome.found:
         uow.publish(
             DiscrepanciesFound(items=outcome.found),
@@ -183,7 +184,7 @@ def match_staged(
         cycles.update(stored[item.expectation.instruction_id].cycle_id for item in changed)
         unsettled.extend(item.expectation for item in result.instructions if not item.lines)
         known, subjects = _judged_subjects(result, old_results, stored)
-        found += _publish(uow, statement_id, _record_discrepancies(uow, subjects, known))
+        found += _publish(uow, statement_id, record_discrepancies(uow, subjects, known))
     suggestions = Suggestions(unsettled)
     for chunk in staging.unmatched_lines(statement_format, BATCH):
         rows = []
@@ -206,7 +207,7 @@ def match_staged(
                     (None, judged.reference, statement_id, position),
                 )
         staging.add_results(rows)
-        found += _publish(uow, statement_id, _record_discrepancies(uow, subjects, []))
+        found += _publish(uow, statement_id, record_discrepancies(uow, subjects, []))
     if cycles:
         announce_reconciled(uow, cycles)
     return StagedMatch(line_outcomes=staging.store(statement_id), found=found)
@@ -256,12 +257,16 @@ def _cycle_of(stored: dict[str, StoredExpectation], reference: str | None) -> UU
     return item.cycle_id if item else None
 
 
-def _record_discrepancies(
+def record_discrepancies(
     uow: ReconciliationUnitOfWork,
     subjects: dict[str, tuple[Discrepancy, tuple[object, ...]]],
     known: list[str],
 ) -> list[FoundDiscrepancy]:
-    """Record `subjects`' discrepancies; supersede the open ones of `known` subjects no longer found."""
+    """Record `subjects`' discrepancies; supersede the open ones of `known` subjects no longer found.
+
+    Each subject comes with where it was found: (cycle, instruction, statement, line position), and for a
+    vendor's redemption report (report, line position) after those.
+    """
     current = {subject: found.category for subject, (found, _) in subjects.items()}
     superseded = [
         (identifier, f"superseded: a later match no longer finds {category}")
@@ -270,7 +275,9 @@ def _record_discrepancies(
     ]
     uow.discrepancies.supersede(superseded)
     rows = []
-    for subject, (found, (cycle_id, instruction_id, statement_id, position)) in subjects.items():
+    for subject, (found, where) in subjects.items():
+        cycle_id, instruction_id, statement_id, position, *report = where
+        report_id, report_position = report or (None, None)
         rows.append(
             (
                 uuid4(),
@@ -284,9 +291,11 @@ def _record_discrepancies(
                 found.amount_at_stake,
                 found.suggested_action,
                 "open",
+                report_id,
+                report_position,
             )
         )
-    new = uow.discrepancies.add_new(rows)
+    new = uow.discrepancies.add_new(rows, columns=REPORT_COLUMNS)
     return [
         FoundDiscrepancy(
             discrepancy_id=row[0],

@@ -1,0 +1,1 @@
+"""Vendors' voucher redemption reports (what each trader says it redeemed), read into one canonical shape."""
