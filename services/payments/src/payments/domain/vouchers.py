@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from shared.check_digits import damm_interim
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.money import Money
 
@@ -20,33 +21,12 @@ RANDOM_DIGITS = 15
 CODE_LENGTH = RANDOM_DIGITS + 1
 GROUP_SIZE = 4
 
-# A totally anti-symmetric quasigroup of order 10 (Damm, 2004): row = interim digit, column = next digit.
-_DAMM_TABLE = (
-    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
-    (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
-    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
-    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
-    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
-    (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
-    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
-    (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
-    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
-    (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
-)
-
-
-def _damm_interim(digits: str) -> int:
-    interim = 0
-    for digit in digits:
-        interim = _DAMM_TABLE[interim][int(digit)]
-    return interim
-
 
 def damm_check_digit(digits: str) -> str:
     """The digit that makes `digits + check` pass the Damm check."""
     if not digits.isascii() or not digits.isdigit():
         raise InvalidInput("a Damm check digit is computed over decimal digits")
-    return str(_damm_interim(digits))
+    return str(damm_interim(digits))
 
 
 def format_voucher_code(digits: str) -> str:
@@ -65,7 +45,7 @@ def normalise_voucher_code(text: str) -> str:
     digits = "".join(char for char in text if char not in " -")
     if len(digits) != CODE_LENGTH or not digits.isascii() or not digits.isdigit():
         raise InvalidInput(f"a voucher code has {CODE_LENGTH} digits")
-    if _damm_interim(digits) != 0:
+    if damm_interim(digits) != 0:
         raise InvalidInput("this voucher code is mistyped (check digit)")
     return digits
 

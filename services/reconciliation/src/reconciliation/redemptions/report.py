@@ -6,27 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
+from shared.check_digits import damm_interim
 from shared.errors import InvalidInput, PayloadTooLarge
 
 #: Default ceiling on the bytes read from one redemption report.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 CODE_LENGTH = 16
-
-# A totally anti-symmetric quasigroup of order 10 (Damm, 2004): the check digit of the voucher codes
-# payments prints. Reconciliation checks it itself (services share only `shared`) so that a mistyped
-# code is reported as such rather than as a voucher nobody redeemed.
-_DAMM = (
-    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
-    (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
-    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
-    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
-    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
-    (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
-    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
-    (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
-    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
-    (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
-)
 
 
 class UnreadableRedemptionReport(InvalidInput):
@@ -46,10 +31,7 @@ def voucher_code(text: str) -> str:
     digits = "".join(char for char in text if char not in " -\u00a0")
     if len(digits) != CODE_LENGTH or not digits.isascii() or not digits.isdigit():
         raise ValueError(f"{text!r} is not a voucher code ({CODE_LENGTH} digits)")
-    interim = 0
-    for digit in digits:
-        interim = _DAMM[interim][int(digit)]
-    if interim != 0:
+    if damm_interim(digits) != 0:
         raise ValueError(f"voucher code {text!r} is mistyped (its check digit does not match)")
     return digits
 
