@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from payments.providers.transport import KeepAliveTransport
+from payments.providers.transport import DirectHttp, Http, KeepAliveTransport
 
 #: What the server does with one request on a connection: the bytes to answer, or None to close silently.
 Reply = Callable[[bytes, int], bytes | None]
@@ -205,3 +205,65 @@ def test_threads_each_keep_their_own_connection(serve: Callable[[Reply], Loopbac
     assert statuses == [200] * 200
     assert len(server.requests) == 200
     assert 1 <= server.connections <= 4
+
+
+def test_direct_http_sends_what_the_adapters_ask_straight_to_the_transport(
+    serve: Callable[[Reply], LoopbackServer],
+) -> None:
+    server = serve(lambda request, number: ok(b'{"n":%d}' % number))
+    http = DirectHttp(KeepAliveTransport(), user_agent="filet-test")
+    timeout = httpx.Timeout(5.0)
+    try:
+        posted = http.post(
+            f"{server.url}/token/",
+            auth=("filet", "s3cret"),
+            json={"a": 1},
+            headers={"X-K": "v"},
+            timeout=timeout,
+        )
+        got = http.get(f"{server.url}/items", params={"offset": 0, "limit": 1000}, timeout=timeout)
+        asked = http.request("PUT", f"{server.url}/x", headers={"X-K": "w"}, timeout=timeout)
+    finally:
+        http.close()
+    assert [response.json() for response in (posted, got, asked)] == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert posted.request.method == "POST"
+    assert str(posted.request.url) == f"{server.url}/token/"
+    post_head, post_body = server.requests[0].split(b"\r\n\r\n", 1)
+    headers = post_head.lower()
+    assert post_head.startswith(b"POST /token/ HTTP/1.1\r\n")
+    assert b"\r\nAuthorization: Basic ZmlsZXQ6czNjcmV0\r\n" in post_head  # base64 of filet:s3cret
+    assert b"\r\nx-k: v" in headers
+    assert b"\r\nuser-agent: filet-test" in headers
+    assert b"\r\ncontent-type: application/json" in headers
+    assert post_body == b'{"a":1}'
+    assert server.requests[1].startswith(b"GET /items?offset=0&limit=1000 HTTP/1.1\r\n")
+    assert server.requests[2].startswith(b"PUT /x HTTP/1.1\r\n")
+    assert server.connections == 1
+
+
+def test_direct_http_applies_the_request_timeout_and_raises_httpx_errors(
+    serve: Callable[[Reply], LoopbackServer],
+) -> None:
+    hang = threading.Event()
+
+    def reply(request: bytes, number: int) -> bytes | None:
+        hang.wait(5)
+        return ok()
+
+    server = serve(reply)
+    http = DirectHttp(KeepAliveTransport())
+    try:
+        with pytest.raises(httpx.ReadTimeout):
+            http.get(f"{server.url}/slow", timeout=httpx.Timeout(0.3))
+    finally:
+        hang.set()
+        http.close()
+
+
+def test_an_httpx_client_is_accepted_where_the_adapters_take_direct_http(
+    serve: Callable[[Reply], LoopbackServer],
+) -> None:
+    server = serve(lambda request, number: ok())
+    adapters_http: list[Http] = [client(), DirectHttp(KeepAliveTransport())]
+    for http in adapters_http:
+        assert http.get(f"{server.url}/a", timeout=httpx.Timeout(5.0)).json() == {"ok": True}

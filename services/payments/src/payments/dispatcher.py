@@ -12,6 +12,7 @@ doubt, asks about quiet ones, expires vouchers past their expiry, and closes fin
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import defaultdict
@@ -19,17 +20,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
-import httpx
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from payments.db.unit_of_work import PaymentsUnitOfWork
 from payments.domain.payments import PaymentState
 from payments.gateways import Gateway, build_gateways
 from payments.providers.events import Instruction, ProviderEvent, SendResult
-from payments.providers.transport import KeepAliveTransport
+from payments.providers.transport import DirectHttp, KeepAliveTransport
 from payments.service import unit_of_work_factory
 from payments.settings import PaymentsSettings
 from payments.use_cases.expire_vouchers import expire_vouchers
@@ -48,6 +48,8 @@ from shared.service import stop_on_signals
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 EVENT_BATCH = 1000
 #: Batches settled per pass of the batch-querying thread.
@@ -254,10 +256,11 @@ class Dispatcher:
             )
             news = {row["id"]: [News("send", send=answer, batch_ref=batch_ref)] for row in rows}
         else:
-            answers = list(
-                self._senders[gateway.name].map(
-                    lambda row: gateway.send(self._instruction(gateway, row)), rows
-                )
+            answers = fan_out(
+                self._senders[gateway.name],
+                gateway.concurrency,
+                lambda row: gateway.send(self._instruction(gateway, row)),
+                rows,
             )
             news = {row["id"]: [News("send", send=answer)] for row, answer in zip(rows, answers, strict=True)}
         with self.unit_of_work() as uow:
@@ -284,10 +287,11 @@ class Dispatcher:
         news: dict[UUID, list[News]] = {}
         resend: list[dict[str, Any]] = []
         if single:
-            events = list(
-                self._askers[gateway.name].map(
-                    lambda row: gateway.query(self._instruction(gateway, row)), single
-                )
+            events = fan_out(
+                self._askers[gateway.name],
+                gateway.concurrency,
+                lambda row: gateway.query(self._instruction(gateway, row)),
+                single,
             )
             for row, event in zip(single, events, strict=True):
                 if event is not None and event.status is not PaymentState.UNKNOWN:
@@ -415,6 +419,29 @@ class Dispatcher:
                 )
 
 
+def fan_out(pool: ThreadPoolExecutor, width: int, work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """`work` on every item, at most `width` at once in `pool`; the results in the items' order.
+
+    `width` tasks each take the next item until none is left, rather than a task (and a future, a lock and a
+    condition) per item: measured at ~7 % of the dispatcher's CPU when sending one request per payment.
+    The first exception raised by `work` is raised here, once every task has stopped.
+    """
+    results: list[R | None] = [None] * len(items)
+    taken = itertools.count()  # next() on a count is atomic under the GIL
+
+    def worker() -> None:
+        for index in iter(taken.__next__, None):
+            if index >= len(items):
+                return
+            results[index] = work(items[index])
+
+    tasks = [pool.submit(worker) for _ in range(min(width, len(items)))]
+    errors = [error for error in (task.exception() for task in tasks) if error is not None]
+    if errors:
+        raise errors[0]
+    return cast(list[R], results)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -423,7 +450,8 @@ def main() -> None:
     settings = Settings()
     payments = PaymentsSettings()
     configure_logging("payments-dispatcher", settings.log_level)
-    with httpx.Client(transport=KeepAliveTransport(), trust_env=False) as http:
+    http = DirectHttp(KeepAliveTransport(), user_agent="filet-payments-dispatcher")
+    try:
         gateways = build_gateways(settings, payments, http)
         # A connection for every thread that opens transactions: sending and querying loops per provider,
         # the callback loop and the housekeeping (fewer made threads wait, and extra connections churn).
@@ -436,6 +464,8 @@ def main() -> None:
         log.info("dispatcher started", extra={"providers": sorted(dispatcher.gateways)})
         dispatcher.run(stop_on_signals())
         engine.dispose()
+    finally:
+        http.close()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import httpx
 from payments.providers.events import Instruction, ProviderEvent, SendResult, json_object, text_of
 from payments.providers.gsma import GsmaMmapiClient
 from payments.providers.mtn import MtnMomoClient
+from payments.providers.transport import Http
 from payments.providers.wave import WavePayoutClient
 from payments.settings import PaymentsSettings
 from shared.settings import Settings
@@ -57,7 +58,7 @@ class Gateway:
         rate: RateLimit,
         concurrency: int,
         batch: bool = False,
-        http: httpx.Client | None = None,
+        http: Http | None = None,
         base_url: str = "",
     ) -> None:
         self.name = name
@@ -108,7 +109,7 @@ class Gateway:
         return BatchLookup(None, None)
 
 
-def build_gateways(settings: Settings, payments: PaymentsSettings, http: httpx.Client) -> dict[str, Gateway]:
+def build_gateways(settings: Settings, payments: PaymentsSettings, http: Http) -> dict[str, Gateway]:
     simulator = settings.simulator_url.rstrip("/")
     timeout = httpx.Timeout(payments.provider_timeout_seconds, connect=5.0)
     gsma_url = payments.gsma_url or simulator + "/gsma"

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, CursorResult, text
 
 from payments.db.tables import payment_history
 from shared.bulk import insert_rows
@@ -135,8 +135,8 @@ class PaymentRepository:
                 """
             ),
             {"provider": provider, "limit": limit, "batch_key": batch_key},
-        ).mappings()
-        return [dict(row) for row in rows]
+        )
+        return _records(rows)
 
     def claim_to_query(self, provider: str, *, limit: int, backoff_seconds: float) -> list[dict[str, Any]]:
         """Payments sent one by one, in doubt or awaiting confirmation, not looked at for a while (backing off
@@ -188,8 +188,8 @@ class PaymentRepository:
                 """
             ),
             params,
-        ).mappings()
-        return [dict(row) for row in rows]
+        )
+        return _records(rows)
 
     def put_stale_in_doubt(self, *, older_than_seconds: float) -> list[dict[str, Any]]:
         """SUBMITTING for too long (a dispatcher died mid-send): in doubt, to be settled by a status query."""
@@ -230,8 +230,8 @@ class PaymentRepository:
                 'SELECT * FROM "payments".payment WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE'
             ),
             {"ids": list(payment_ids)},
-        ).mappings()
-        return {row["id"]: dict(row) for row in rows}
+        )
+        return {record["id"]: record for record in _records(rows)}
 
     def write(self, changes: Sequence[Mapping[str, Any]]) -> None:
         """Bulk update of state and what the providers told us, one statement over arrays."""
@@ -359,3 +359,9 @@ class PaymentRepository:
             {"c": cycle_id},
         ).all()
         return {str(s): int(n) for s, n, _ in rows}, {str(s): int(a) for s, _, a in rows}
+
+
+def _records(result: CursorResult[Any]) -> list[dict[str, Any]]:
+    """Every row as a dict, fetched at once (iterating `.mappings()` row by row cost ~5 % of the dispatcher)."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result.all()]

@@ -34,6 +34,7 @@ from payments.providers.events import (
     timestamp,
     xof_amount,
 )
+from payments.providers.transport import Http
 
 PROVIDER = "gsma-mmapi"
 CALLBACK_ACK_STATUS = 204
@@ -249,7 +250,7 @@ class GsmaMmapiClient:
 
     def __init__(
         self,
-        http: httpx.Client,
+        http: Http,
         *,
         base_url: str,
         api_key: str,

@@ -27,6 +27,7 @@ from payments.providers.events import (
     text_of,
     xof_amount,
 )
+from payments.providers.transport import Http
 
 PROVIDER = "mtn-momo"
 CALLBACK_ACK_STATUS = 200
@@ -161,7 +162,7 @@ class MtnMomoClient:
 
     def __init__(
         self,
-        http: httpx.Client,
+        http: Http,
         *,
         base_url: str,
         api_user: str,

@@ -14,15 +14,122 @@ write on the socket); failures surface as httpx's exceptions (`ConnectError`, `C
 
 from __future__ import annotations
 
+import base64
 import http.client
 import select
 import ssl
 import threading
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import httpx
 
 _Origin = tuple[str, str, int]
+#: Query parameters, as the adapters pass them.
+Params = Mapping[str, str | int]
+
+
+class Http(Protocol):
+    """What the adapters ask of an HTTP client: the subset of `httpx.Client` they use (so one can be passed)."""
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response: ...
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Params | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> httpx.Response: ...
+
+    def post(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        auth: tuple[str, str] = ...,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response: ...
+
+
+class DirectHttp:
+    """Requests built as `httpx.Request`s and handed straight to a transport, answers read whole.
+
+    `httpx.Client` wraps each request in layers the dispatcher does not use (cookies, auth flows, redirects,
+    event hooks, URL merging): measured here ~290 µs of CPU per request through the client against ~115 µs
+    straight to the transport, and the dispatcher sends two or three requests per payment. What is kept:
+    the request timeouts (as the transport's `timeout` extension), basic auth, and httpx's exceptions.
+    Redirects are not followed (no provider API here redirects; a 3xx is an answer like any other).
+    """
+
+    def __init__(self, transport: httpx.BaseTransport, *, user_agent: str = "filet") -> None:
+        self._transport = transport
+        self._headers = {"Accept": "*/*", "User-Agent": user_agent}
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Params | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        auth: tuple[str, str] | None = None,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> httpx.Response:
+        merged = {**self._headers, **(headers or {})}
+        if auth is not None:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+            merged["Authorization"] = f"Basic {token}"
+        request = httpx.Request(
+            method,
+            url,
+            params=params,
+            headers=merged,
+            json=json,
+            extensions={"timeout": httpx.Timeout(timeout).as_dict()},
+        )
+        response = self._transport.handle_request(request)
+        response.request = request
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Params | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> httpx.Response:
+        return self.request("GET", url, params=params, headers=headers, timeout=timeout)
+
+    def post(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        auth: tuple[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        return self.request("POST", url, headers=headers, json=json, auth=auth, timeout=timeout)
+
+    def close(self) -> None:
+        self._transport.close()
 
 
 class KeepAliveTransport(httpx.BaseTransport):

@@ -33,6 +33,7 @@ from payments.providers.events import (
     timestamp,
     xof_amount,
 )
+from payments.providers.transport import Http
 
 PROVIDER = "wave"
 CALLBACK_ACK_STATUS = 200
@@ -184,7 +185,7 @@ class WavePayoutClient:
 
     def __init__(
         self,
-        http: httpx.Client,
+        http: Http,
         *,
         base_url: str,
         api_key: str,
