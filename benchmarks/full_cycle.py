@@ -1,6 +1,6 @@
 """Benchmark: the full cycle for N households on the embedded default, through the public APIs only.
 
-    python benchmarks/full_cycle.py [--households 200000]
+    python benchmarks/full_cycle.py [--households 200000] [--dispatchers 2]
 
 import → enrol (target, validate, activate) → events reach payments → cycle → approve → release →
 simulator → callbacks → statements → reconciliation summary. Prints each stage's seconds and items/s, the
@@ -59,12 +59,20 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--households", type=int, default=200_000)
+    parser.add_argument(
+        "--dispatchers", type=int, default=2, help="payments dispatcher processes (each uses at most a core)"
+    )
     args = parser.parse_args()
 
     workspace = Path(tempfile.mkdtemp(prefix="filet-bench-cycle-"))
     ports = {name: free_port() for name in ("enrolment", "payments", "reconciliation", "simulator")}
     stack = Stack(
-        Settings(topic_prefix="bench"), workspace, ports=ports, pg_port=free_port(), broker_port=free_port()
+        Settings(topic_prefix="bench"),
+        workspace,
+        ports=ports,
+        pg_port=free_port(),
+        broker_port=free_port(),
+        dispatchers=args.dispatchers,
     )
     stages: list[tuple[str, float, int]] = []
 
@@ -152,7 +160,7 @@ def main() -> None:
         print()
         print(
             f"households {args.households:,}; imported {job['accepted'] + job['duplicates']:,}; "  # type: ignore[index]
-            f"active {active:,}; payments {payments:,}"
+            f"active {active:,}; payments {payments:,}; dispatcher processes {args.dispatchers}"
         )
         for name, seconds, items in stages:
             print(f"  {name:<40} {seconds:8.1f} s  {items / seconds if seconds else 0:10,.0f} items/s")

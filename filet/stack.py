@@ -55,8 +55,12 @@ class Process:
     arguments: tuple[str, ...] = ()
 
 
-def processes(ports: dict[str, int]) -> list[Process]:
-    """Every long-running process of the system, with the port of those that serve HTTP."""
+def processes(ports: dict[str, int], *, dispatchers: int = 1) -> list[Process]:
+    """Every long-running process of the system, with the port of those that serve HTTP.
+
+    `dispatchers` payments dispatchers share the work (they claim with `SKIP LOCKED`): one is bound by its
+    own interpreter lock to about one core, so a second one uses a second core when there is one.
+    """
     return [
         Process(
             "simulator",
@@ -71,7 +75,10 @@ def processes(ports: dict[str, int]) -> list[Process]:
         Process("payments-api", "payments.api.app", ports["payments"]),
         Process("payments-relay", "payments.relay"),
         Process("payments-consumer", "payments.consumer"),
-        Process("payments-dispatcher", "payments.dispatcher"),
+        *(
+            Process("payments-dispatcher" + (f"-{n}" if n > 1 else ""), "payments.dispatcher")
+            for n in range(1, dispatchers + 1)
+        ),
         Process("reconciliation-api", "reconciliation.api.app", ports["reconciliation"]),
         Process("reconciliation-relay", "reconciliation.relay"),
         Process("reconciliation-consumer", "reconciliation.consumer"),
@@ -91,6 +98,7 @@ class Stack:
     pg_port: int = 55432
     broker_port: int = 19092
     fast_and_unsafe: bool = False
+    dispatchers: int = 1
     supervisor: Supervisor = field(init=False)
     postgres: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
@@ -143,7 +151,7 @@ class Stack:
 
     def start_processes(self, timeout: float = 60.0) -> None:
         env = self.child_env()
-        for process in processes(self.ports):
+        for process in processes(self.ports, dispatchers=self.dispatchers):
             if process.port is not None and port_open(process.port):
                 raise EmbeddedError(f"port {process.port} for {process.name} is already in use")
             argv = [sys.executable, "-m", process.module]

@@ -24,7 +24,7 @@ from payments.consumer import HANDLERS  # noqa: E402
 from payments.db.unit_of_work import PaymentsUnitOfWork  # noqa: E402
 from payments.dispatcher import Dispatcher  # noqa: E402
 from payments.gateways import build_gateways  # noqa: E402
-from payments.providers.transport import KeepAliveTransport  # noqa: E402
+from payments.providers.transport import DirectHttp, KeepAliveTransport  # noqa: E402
 from payments.service import unit_of_work_factory  # noqa: E402
 from payments.settings import PaymentsSettings  # noqa: E402
 from payments.use_cases.process_pending_callbacks import process_pending_callbacks  # noqa: E402
@@ -220,27 +220,42 @@ def jigisemejiri(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def dispatcher(
-    db: Engine,
-    session_settings: Settings,
-    payments_settings: PaymentsSettings,
-    simulator: BackgroundServer,
-    payments_server: str,
-) -> Iterator[Dispatcher]:
-    settings = Settings(
+def dispatcher_settings(session_settings: Settings, simulator: BackgroundServer) -> Settings:
+    return Settings(
         database_url=session_settings.database_url,
         kafka_bootstrap_servers=session_settings.kafka_bootstrap_servers,
         topic_prefix=session_settings.topic_prefix,
         simulator_url=simulator.base_url,
     )
-    with httpx.Client(transport=KeepAliveTransport(), trust_env=False) as http:
-        dispatcher = Dispatcher(
-            unit_of_work_factory(db, settings),
-            build_gateways(settings, payments_settings, http),
-            payments_settings,
-        )
-        yield dispatcher
-        dispatcher.close()
+
+
+@pytest.fixture
+def dispatcher(
+    db: Engine, dispatcher_settings: Settings, payments_settings: PaymentsSettings, payments_server: str
+) -> Iterator[Dispatcher]:
+    dispatcher = _new_dispatcher(db, dispatcher_settings, payments_settings)
+    yield dispatcher
+    dispatcher.close()
+
+
+@pytest.fixture
+def second_dispatcher(
+    db: Engine, dispatcher_settings: Settings, payments_settings: PaymentsSettings, payments_server: str
+) -> Iterator[Dispatcher]:
+    """Another dispatcher over the same database and providers, as a second process would be."""
+    dispatcher = _new_dispatcher(db, dispatcher_settings, payments_settings)
+    yield dispatcher
+    dispatcher.close()
+
+
+def _new_dispatcher(db: Engine, settings: Settings, payments_settings: PaymentsSettings) -> Dispatcher:
+    """A dispatcher as `python -m payments.dispatcher` builds one (its HTTP straight to a keep-alive transport)."""
+    http = DirectHttp(KeepAliveTransport(), user_agent="filet-test-dispatcher")
+    return Dispatcher(
+        unit_of_work_factory(db, settings),
+        build_gateways(settings, payments_settings, http),
+        payments_settings,
+    )
 
 
 class Flow:

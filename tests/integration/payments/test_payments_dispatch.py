@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import Engine, text
+
+from payments.dispatcher import Dispatcher
 
 Flow = Any
 Seed = Any
@@ -183,3 +187,50 @@ def test_batches_the_provider_never_received_are_sent_again_whole_when_a_pass_ca
             {"c": cycle_id},
         ).scalar_one()
     assert keys_before == keys_after == 3  # each batch went again under its own key, whole
+
+
+def test_two_dispatcher_processes_share_a_release_and_pay_each_reference_once(
+    flow: Flow,
+    seed: Seed,
+    sim: httpx.Client,
+    states: Any,
+    db: Engine,
+    dispatcher: Dispatcher,
+    second_dispatcher: Dispatcher,
+) -> None:
+    """What the stack does with `dispatchers=2`: both claim from the same tables (`SKIP LOCKED`), each
+    settles what it sent and what the callbacks say, and nobody is paid twice — batches and one by one."""
+    sim.patch("/_admin/behaviour", json={"all": {"duplicate_callbacks": 0.2}})
+    flow.scheme()
+    for operator in ("orange", "moov", "other"):
+        seed(count=300, operator=operator)
+    stop = threading.Event()
+    workers = [
+        threading.Thread(target=one.run, args=(stop,), daemon=True) for one in (dispatcher, second_dispatcher)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        cycle_id = flow.released()
+        deadline = time.monotonic() + 120
+        while flow.cycle_view(cycle_id)["state"] != "closed":
+            assert time.monotonic() < deadline, states(cycle_id)
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(90)
+
+    assert states(cycle_id) == {"SUCCEEDED": 900}
+    references = _references(db, cycle_id)
+    _paid_once(sim, references)
+    paid = sum(
+        sim.get("/_admin/ledger", params={"dialect": d}).json()["count"] for d in ("gsma", "mtn", "wave")
+    )
+    assert paid == 900
+    with db.connect() as conn:
+        closed_events = conn.execute(
+            text('SELECT count(*) FROM "payments".outbox WHERE type = :t AND key = :c'),
+            {"t": "cycle.closed", "c": cycle_id},
+        ).scalar_one()
+    assert closed_events == 1
