@@ -41,6 +41,11 @@ e.payee_name, e.region, e.cercle, e.commune
 
 
 #: Not claimed for a while: the status-query back-off doubles with each query, up to 64 s.
+#: What applying news to a payment reads and writes (`record_payment_news`).
+_NEWS_COLUMNS = (
+    "id, cycle_id, instruction_id, attempt_no, reference, provider_request_key, modality, provider, amount, "
+    "state, provider_tx_ref, request_state_ref, batch_ref, failure_code, fee, needs_query"
+)
 _QUIET_LONG_ENOUGH = """(p.claimed_at IS NULL OR p.claimed_at < now() - make_interval(
     secs => LEAST(:backoff * power(2, LEAST(p.queries, 6)), 300)))"""
 
@@ -225,9 +230,12 @@ class PaymentRepository:
         ).rowcount
 
     def lock(self, payment_ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:
+        """The payments news is about, locked, with what applying news needs (not every column: the rows
+        are read three times per payment sent one by one, and converting unused columns cost ~5 %)."""
         rows = self.connection.execute(
             text(
-                'SELECT * FROM "payments".payment WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE'
+                f'SELECT {_NEWS_COLUMNS} FROM "payments".payment WHERE id = ANY(CAST(:ids AS uuid[])) '
+                "ORDER BY id FOR UPDATE"
             ),
             {"ids": list(payment_ids)},
         )
