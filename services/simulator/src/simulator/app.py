@@ -13,10 +13,12 @@ from simulator.dialects.gsma import GsmaDesk
 from simulator.dialects.mtn import MtnDesk
 from simulator.dialects.orange_bulk import OrangeBulkDesk
 from simulator.dialects.wave import WaveDesk
+from simulator.payment_routes import PaymentRoutes, payment_routes
 from simulator.simulation import Simulation
 
 
-def create_app(config: SimulatorConfig | None = None) -> FastAPI:
+def create_app(config: SimulatorConfig | None = None) -> PaymentRoutes:
+    """The simulator as an ASGI app: the per-payment routes, ahead of a FastAPI app serving all the routes."""
     simulation = Simulation(config or SimulatorConfig())
 
     @asynccontextmanager
@@ -27,23 +29,20 @@ def create_app(config: SimulatorConfig | None = None) -> FastAPI:
     app = FastAPI(
         title="filet mobile-money provider simulator", lifespan=lifespan, openapi_url="/_admin/openapi.json"
     )
-    desks = (
-        GsmaDesk(simulation),
-        MtnDesk(simulation, simulation.config.mtn),
-        WaveDesk(simulation, simulation.config.wave),
-        OrangeBulkDesk(simulation),
-    )
-    for desk in desks:
+    gsma = GsmaDesk(simulation)
+    mtn = MtnDesk(simulation, simulation.config.mtn)
+    wave = WaveDesk(simulation, simulation.config.wave)
+    for desk in (gsma, mtn, wave, OrangeBulkDesk(simulation)):
         simulation.register(desk)
         app.include_router(desk.router())
     app.include_router(AdminDesk(simulation).router())
     app.state.simulation = simulation
-    return app
+    return PaymentRoutes(app, routes=payment_routes(gsma, mtn, wave))
 
 
-def simulation_of(app: FastAPI) -> Simulation:
+def simulation_of(app: PaymentRoutes) -> Simulation:
     """The simulation behind an app made by `create_app` (for in-process wiring such as the doorway)."""
-    simulation = app.state.simulation
+    simulation = app.api.state.simulation
     if not isinstance(simulation, Simulation):
         raise TypeError("this app was not made by simulator.create_app")
     return simulation
