@@ -73,6 +73,40 @@ def test_a_partial_redemption_is_refused(flow: Flow, voucher: str) -> None:
     assert answer.status_code == 422
 
 
+def test_operators_get_the_cycles_voucher_distribution_list_and_auditors_see_only_last_digits(
+    flow: Flow, voucher: str, db: Engine
+) -> None:
+    with db.connect() as conn:
+        cycle_id, reference, household = conn.execute(
+            text('SELECT p.cycle_id, p.reference, p.household_id FROM "payments".payment p')
+        ).one()
+    listed = flow.api.get(f"/v1/cycles/{cycle_id}/vouchers", headers=flow.auth("maker"))
+    assert listed.status_code == 200, listed.text
+    page = listed.json()
+    assert (page["total"], len(page["items"])) == (1, 1)
+    slip = page["items"][0]
+    assert (slip["code"], slip["reference"], slip["household_id"]) == (voucher, reference, str(household))
+    assert (slip["amount"], slip["state"], slip["redeemed_by"]) == (30_000, "ISSUED", None)
+    assert slip["msisdn"].startswith("+223")
+
+    redeemed = flow.api.post(
+        f"/v1/vouchers/{voucher}/redemptions", json={"amount": 30_000}, headers=flow.auth("vendor")
+    )
+    assert redeemed.status_code == 201
+    audited = flow.api.get(
+        f"/v1/cycles/{cycle_id}/vouchers", params={"state": "redeemed"}, headers=flow.auth("auditor")
+    ).json()["items"][0]
+    assert audited["code"] == "•" * 12 + voucher[-4:]
+    assert audited["msisdn"] == "•" * (len(slip["msisdn"]) - 4) + slip["msisdn"][-4:]
+    assert (audited["state"], audited["redeemed_by"]) == ("REDEEMED", "v1")
+    issued = flow.api.get(
+        f"/v1/cycles/{cycle_id}/vouchers", params={"state": "issued"}, headers=flow.auth("maker")
+    ).json()
+    assert issued["total"] == 0
+    missing = flow.api.get(f"/v1/cycles/{uuid.uuid4()}/vouchers", headers=flow.auth("maker"))
+    assert missing.status_code == 404
+
+
 CYCLE = str(uuid.uuid4())
 ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/v1/schemes", {"maker", "admin"}),
@@ -86,6 +120,7 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", f"/v1/cycles/{CYCLE}/cancellation", {"maker", "checker", "admin"}),
     ("GET", f"/v1/cycles/{CYCLE}/payments", {"maker", "checker", "auditor", "admin"}),
     ("GET", f"/v1/payments/{CYCLE}", {"maker", "checker", "auditor", "admin"}),
+    ("GET", f"/v1/cycles/{CYCLE}/vouchers", {"maker", "checker", "auditor", "admin"}),
     ("GET", "/v1/callbacks/unmatched", {"maker", "checker", "auditor", "admin"}),
     ("POST", "/v1/cross-programme-policies", {"maker", "admin"}),
     ("POST", "/v1/vendors", {"maker", "admin"}),

@@ -33,6 +33,8 @@ from payments.api.schemas import (
     VendorIn,
     VendorOut,
     VoucherOut,
+    VoucherSlipOut,
+    VoucherSlipPageOut,
 )
 from payments.db.unit_of_work import PaymentsUnitOfWork
 from payments.domain.schemes import ProviderRouting, TopUp, TransferScheme
@@ -388,6 +390,42 @@ def post_vendors(body: VendorIn, user: Operator, uow: UnitOfWorkDep, key: Idempo
                 ),
             ),
         )
+
+
+@router.get("/cycles/{cycle_id}/vouchers", response_model=VoucherSlipPageOut, tags=["vouchers"])
+def get_cycle_vouchers(
+    cycle_id: UUID,
+    user: Reader,
+    uow: UnitOfWorkDep,
+    state: str | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+) -> VoucherSlipPageOut:
+    """The cycle's vouchers as a distribution list (code, holder, where), optionally in one state (ISSUED,
+    REDEEMED, EXPIRED). A code is worth its amount to whoever holds it: operators and admins, who hand the
+    slips out, see whole codes and numbers; auditors and approvers see only their last 4 digits."""
+    with uow:
+        if uow.cycles.get(cycle_id) is None:
+            raise NotFound(f"no cycle {cycle_id}")
+        total, rows = uow.vouchers.page(
+            cycle_id, state=state.upper() if state else None, limit=limit, offset=offset
+        )
+    whole = user.kind in {"operator", "admin"}
+    items = [
+        VoucherSlipOut(
+            **{
+                **row,
+                "code": row["code"] if whole else _last_four(row["code"]),
+                "msisdn": row["msisdn"] if whole or row["msisdn"] is None else _last_four(row["msisdn"]),
+            }
+        )
+        for row in rows
+    ]
+    return VoucherSlipPageOut(total=total, limit=limit, offset=offset, items=items)
+
+
+def _last_four(digits: str) -> str:
+    return "•" * max(len(digits) - 4, 0) + digits[-4:]
 
 
 @router.get("/vouchers/{code}", response_model=VoucherOut, tags=["vouchers"])

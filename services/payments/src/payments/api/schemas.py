@@ -170,6 +170,33 @@ class VoucherOut(BaseModel):
     redeemed_at: datetime | None
 
 
+class VoucherSlipOut(BaseModel):
+    """One line of a cycle's voucher distribution list; `code` masked but for its last 4 digits for auditors."""
+
+    code: str
+    reference: str
+    programme_code: str
+    amount: int
+    currency: Literal["XOF"] = "XOF"
+    state: str
+    expires_at: datetime
+    household_id: UUID
+    head_name: str | None
+    msisdn: str | None
+    region: str | None
+    cercle: str | None
+    commune: str | None
+    redeemed_by: str | None
+    redeemed_at: datetime | None
+
+
+class VoucherSlipPageOut(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[VoucherSlipOut]
+
+
 class RedemptionIn(_In):
     amount: StrictInt = Field(gt=0, le=10**12)
 

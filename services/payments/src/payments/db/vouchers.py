@@ -39,6 +39,31 @@ class VoucherRepository:
         )
         return dict(row) if row else None
 
+    def page(
+        self, cycle_id: UUID, *, state: str | None, limit: int, offset: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """A cycle's vouchers with their holder and where they live (the distribution list), by reference."""
+        where = "v.cycle_id = :c" + (" AND v.state = :s" if state else "")
+        params: dict[str, Any] = {"c": cycle_id, "s": state, "l": limit, "o": offset}
+        total = int(
+            self.connection.execute(
+                text(f'SELECT count(*) FROM "payments".voucher v WHERE {where}'), params
+            ).scalar_one()
+        )
+        rows = self.connection.execute(
+            text(
+                "SELECT v.code, v.programme_code, v.amount, v.state, v.expires_at, v.household_id, "
+                "p.reference, b.head_name, b.msisdn, b.region, b.cercle, b.commune, "
+                "r.vendor_id AS redeemed_by, r.redeemed_at "
+                'FROM "payments".voucher v JOIN "payments".payment p ON p.id = v.payment_id '
+                'LEFT JOIN "payments".beneficiary b ON b.household_id = v.household_id '
+                'LEFT JOIN "payments".voucher_redemption r ON r.voucher_id = v.id '
+                f"WHERE {where} ORDER BY p.reference LIMIT :l OFFSET :o"
+            ),
+            params,
+        ).mappings()
+        return total, [dict(row) for row in rows]
+
     def take(self, code: str) -> dict[str, Any] | None:
         """ISSUED → REDEEMED if not expired, in one conditional UPDATE: of two concurrent takers, one wins."""
         row = (
