@@ -1,4 +1,5 @@
-"""`make demo`: the whole system on the embedded default, and one quarter of Jigisemejiri paid and reconciled.
+"""`make demo`: the whole system on the embedded default, one quarter of Jigisemejiri paid and reconciled, and
+the cadre commun's vouchers redeemed at shops in the north and matched against a vendor's report.
 
 Runs in a fresh workspace (`.filet/demo/`, wiped at the start), so running it again works.
 """
@@ -7,6 +8,11 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +22,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from filet.embedded import EmbeddedError
-from filet.journey import Journey, JourneyError
+from filet.journey import (
+    Journey,
+    JourneyError,
+    ReportedRedemption,
+    mint_token,
+    vendor_redemption_report,
+    voucher_slips,
+)
 from filet.processes import kill_tree_on_exit
 from filet.registry_sample import generate
 from filet.stack import Stack
@@ -29,6 +42,13 @@ NORTH = ["Gao", "Tombouctou"]
 JIGISEMEJIRI = "JIGISEMEJIRI"
 CADRE_COMMUN = "CADRE_COMMUN"
 PERIOD = "2026-Q1"
+#: One registered shop per northern region; households take their voucher to the shop of their region.
+SHOPS = {
+    "Gao": ("BOUTIQUE-GAO-01", "Boutique Alhousseini Maïga, grand marché de Gao"),
+    "Tombouctou": ("MAGASIN-TOMBOUCTOU-01", "Magasin Fatouma Cissé, Tombouctou"),
+}
+#: The share of households that come to a shop in the first days after the vouchers are handed out.
+REDEEMED_PERCENT = 60
 FLAG_MEANINGS = {
     "no_msisdn": "held back: no mobile number (a voucher household in a mobile-money scheme)",
     "no_provider": "held back: no provider routed for the household's operator",
@@ -65,6 +85,20 @@ def run_demo(*, households: int, data_dir: Path) -> int:
 
 def _journey(stack: Stack, households: int, workspace: Path) -> None:
     urls = {name: stack.url(name) for name in ("enrolment", "payments", "reconciliation", "simulator")}
+    with _bars() as (bars, progress):
+        journey = Journey(urls, stack.tokens, progress=progress)
+        _register(journey, households, workspace, bars)
+        _enrol(journey, bars)
+        cycle = _pay(journey, stack, bars)
+    _reconcile(journey, stack, cycle, workspace)
+    with _bars() as (bars, progress):
+        journey.progress = progress
+        _vouchers(journey, stack, workspace, bars)
+
+
+@contextmanager
+def _bars() -> Iterator[tuple[Progress, Callable[[str, int, int], None]]]:
+    """Progress bars, one per stage a step reports, and the function the journey reports to."""
     with Progress(
         TextColumn("{task.description:<38}"),
         BarColumn(),
@@ -79,11 +113,7 @@ def _journey(stack: Stack, households: int, workspace: Path) -> None:
                 tasks[stage] = bars.add_task(stage, total=total or None)
             bars.update(tasks[stage], completed=done, total=total or None)
 
-        journey = Journey(urls, stack.tokens, progress=progress)
-        _register(journey, households, workspace, bars)
-        _enrol(journey, bars)
-        cycle = _pay(journey, stack, bars)
-    _reconcile(journey, stack, cycle, workspace)
+        yield bars, progress
 
 
 def _step(title: str) -> None:
@@ -258,3 +288,104 @@ def _reconcile(journey: Journey, stack: Stack, cycle_id: str, workspace: Path) -
         path = reports / f"jigisemejiri-{PERIOD}.{extension}"
         path.write_bytes(journey.report(cycle_id, extension))
         console.print(f"[green]✓[/] auditor report written: {path}")
+
+
+def _vouchers(journey: Journey, stack: Stack, workspace: Path, bars: Progress) -> None:
+    _step("6. Vouchers in the north: redeemed at shops, matched to a vendor's report")
+    journey.define_scheme(
+        {
+            "programme_code": CADRE_COMMUN,
+            "reference_code": "CC",
+            "first_period": PERIOD,
+            "modality": "voucher",
+            "basis": {"kind": "monthly_rate", "monthly_amount": 15_000, "every_months": 3},
+            "cycles": 4,
+        }
+    )
+    enrolled = journey.call("GET", "enrolment", f"/v1/programmes/{CADRE_COMMUN}", as_="auditor")["enrolled"]
+    journey.wait_for_beneficiaries(CADRE_COMMUN, enrolled)
+    cycle_id = str(journey.run_cycle(CADRE_COMMUN, PERIOD, funding_line="ECHO — cadre commun 2026")["id"])
+    # No route lists a cycle's codes: the distribution list (printed cards, handed out by commune) stands in.
+    slips = voucher_slips(journey, cycle_id)
+    bars.console.print(
+        f"cycle {PERIOD}: {len(slips):,} vouchers issued, {sum(slip.amount for slip in slips):,} XOF; "
+        "created by operator, approved by approver, released; redeemable at registered shops"
+    )
+    queues: dict[str, list[str]] = {}
+    for region, (vendor, name) in SHOPS.items():
+        journey.register_vendor(vendor, name=name, programmes=[CADRE_COMMUN])
+        journey.tokens[vendor] = mint_token(stack.database_url, name=name, role=f"vendor:{vendor}")
+        codes = [slip.code for slip in slips if slip.region == region]
+        queues[vendor] = codes[: len(codes) * REDEEMED_PERCENT // 100]
+    journey.wait_for_vouchers(cycle_id, issued=len(slips))
+    with ThreadPoolExecutor(max_workers=len(queues)) as shops:  # the shops serve households at the same time
+        serving = {
+            vendor: shops.submit(journey.redeem_vouchers, codes, vendor=vendor)
+            for vendor, codes in queues.items()
+        }
+    served = {vendor: redeemed.result() for vendor, redeemed in serving.items()}
+    bars.console.print(
+        f"{REDEEMED_PERCENT} % of households came to their region's shop, which redeemed with its vendor token: "
+        + ", ".join(f"{vendor} ({region}) {len(served[vendor])}" for region, (vendor, _) in SHOPS.items())
+    )
+    journey.wait_for_vouchers(
+        cycle_id, issued=len(slips), redeemed=sum(len(vouchers) for vouchers in served.values())
+    )
+
+    vendor = SHOPS["Gao"][0]
+    if len(served[vendor]) < 3:
+        bars.console.print(f"too few vouchers redeemed at {vendor} for its report at this size")
+        return
+    report = workspace / "vendor-reports" / f"{vendor.lower()}-{PERIOD}.csv"
+    report.parent.mkdir(exist_ok=True)
+    report.write_bytes(_planted_report(vendor, served[vendor]))
+    imported = journey.import_redemption_report(report.read_bytes())
+    outcomes = ", ".join(f"{name} {count}" for name, count in sorted(imported["outcomes"].items()))
+    bars.console.print(
+        f"{vendor}'s report: {imported['lines']} lines — {outcomes}; "
+        "the Tombouctou shop has not sent its report yet"
+    )
+    for found in sorted(journey.discrepancies(cycle_id), key=lambda found: str(found["category"])):
+        bars.console.print(f"  {found['category']}: {found['suggested_action']}")
+    figures = journey.reconciliation(cycle_id)["vouchers"]
+    bars.console.print(
+        f"vouchers of the cadre commun {PERIOD}: "
+        + _figures(figures, {"issued": "issued", "redeemed": "redeemed", "reported": "reported by vendors"})
+    )
+    bars.console.print(
+        "  of the redeemed: "
+        + _figures(
+            figures,
+            {
+                "report_matched": "matched",
+                "report_differs": "differing",
+                "missing_from_reports": "missing from reports",
+                "awaiting_report": "awaiting a report",
+            },
+        )
+    )
+    bars.console.print(f"[green]✓[/] vendor redemption report written: {report}")
+
+
+def _planted_report(vendor: str, served: list[dict[str, Any]]) -> bytes:
+    """The vendor's report of the vouchers it served, with two slips of the kind vendors make: one amount
+    typed wrong (45 000 as 54 000) and one household served but left out."""
+    lines = [
+        ReportedRedemption(
+            voucher["code"],
+            voucher["amount"],
+            datetime.fromisoformat(voucher["redeemed_at"]),
+            f"R-{number:04d}",
+        )
+        for number, voucher in enumerate(served, start=1)
+    ]
+    lines.pop(len(lines) // 2)
+    typo = len(lines) // 3
+    lines[typo] = replace(lines[typo], amount=lines[typo].amount + 9_000)
+    return vendor_redemption_report(vendor, lines)
+
+
+def _figures(block: dict[str, Any], labels: dict[str, str]) -> str:
+    return " · ".join(
+        f"{label} {block[key]['count']:,} ({block[key]['amount']:,} XOF)" for key, label in labels.items()
+    )

@@ -1,18 +1,23 @@
 """The whole journey over the public HTTP APIs: register, enrol, pay, reconcile (the demo and the e2e tests).
 
-Every step is a call a payment operator, an approver or an auditor makes; nothing here reads a database.
+Every step is a call a payment operator, an approver, an auditor or a vendor makes. Nothing here touches a
+database but `mint_token`, for what no route offers on purpose: minting a vendor's token is an
+administrator's act at the command line (`filet tokens create`), which it does in-process.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from shared.auth import TokenStore
+from shared.db import build_engine
 
 Progress = Callable[[str, int, int], None]
 TERMINAL_STATES = ("SUCCEEDED", "FAILED", "REJECTED", "CANCELLED", "REVERSED")
@@ -186,6 +191,62 @@ class Journey:
         self.wait("every payment to be terminal", closed, timeout=timeout, every=0.5)
         return state
 
+    # --- vouchers and vendors ----------------------------------------------------------------------------
+
+    def register_vendor(self, vendor_id: str, *, name: str, programmes: list[str]) -> None:
+        """Register a shop for some programmes (operator); its staff then hold tokens `vendor:<vendor_id>`."""
+        body = {"vendor_id": vendor_id, "name": name, "programme_codes": programmes}
+        self.call(
+            "POST", "payments", "/v1/vendors", json=body, headers={"Idempotency-Key": f"vendor-{vendor_id}"}
+        )
+
+    def redeem_vouchers(self, codes: Sequence[str], *, vendor: str) -> list[dict[str, Any]]:
+        """A vendor serves households one after another (`vendor` names its token): it looks each voucher up,
+        then redeems it for its face value; returns the vouchers as redeemed (with `redeemed_at`)."""
+        redeemed = []
+        for done, code in enumerate(codes, start=1):
+            voucher = self.call("GET", "payments", f"/v1/vouchers/{code}", as_=vendor)
+            if voucher["state"] != "ISSUED":
+                raise JourneyError(f"voucher {code} is {voucher['state']}, not ISSUED")
+            redeemed.append(
+                self.call(
+                    "POST",
+                    "payments",
+                    f"/v1/vouchers/{code}/redemptions",
+                    as_=vendor,
+                    json={"amount": voucher["amount"]},
+                    headers={"Idempotency-Key": f"redeem-{code}"},
+                )
+            )
+            self.progress(f"vouchers redeemed at {vendor}", done, len(codes))
+        return redeemed
+
+    def wait_for_vouchers(
+        self, cycle_id: str, *, issued: int, redeemed: int = 0, timeout: float = 120
+    ) -> dict[str, Any]:
+        """Reconciliation learns vouchers from payments' events: wait until its summary counts them."""
+        block: dict[str, Any] = {}
+
+        def arrived() -> bool:
+            nonlocal block
+            summary = self.call(
+                "GET",
+                "reconciliation",
+                f"/v1/cycles/{cycle_id}/reconciliation",
+                as_="auditor",
+                expect=(200, 404),
+            )
+            block = (summary.get("vouchers") or {}) if isinstance(summary, dict) else {}
+            counted = (block.get("issued", {}).get("count", 0), block.get("redeemed", {}).get("count", 0))
+            return counted == (issued, redeemed)
+
+        self.wait(
+            f"reconciliation to count {issued} vouchers issued and {redeemed} redeemed",
+            arrived,
+            timeout=timeout,
+        )
+        return block
+
     # --- reconciliation ----------------------------------------------------------------------------------
 
     def import_statement(self, body: bytes, *, content_type: str) -> dict[str, Any]:
@@ -199,11 +260,115 @@ class Journey:
             )
         )
 
+    def import_redemption_report(self, body: bytes) -> dict[str, Any]:
+        """A vendor's redemption report (CSV), imported by an operator; returns its lines per outcome."""
+        return dict(
+            self.call(
+                "POST",
+                "reconciliation",
+                "/v1/redemption-reports",
+                content=body,
+                headers={"Content-Type": "text/csv"},
+            )
+        )
+
     def reconciliation(self, cycle_id: str) -> dict[str, Any]:
         return dict(
             self.call("GET", "reconciliation", f"/v1/cycles/{cycle_id}/reconciliation", as_="auditor")
         )
 
+    def discrepancies(self, cycle_id: str) -> list[dict[str, Any]]:
+        answer = self.call("GET", "reconciliation", f"/v1/cycles/{cycle_id}/discrepancies", as_="auditor")
+        return list(answer["items"])
+
     def report(self, cycle_id: str, extension: str, *, as_: str = "auditor") -> bytes:
         content = self.call("GET", "reconciliation", f"/v1/cycles/{cycle_id}/report.{extension}", as_=as_)
         return content if isinstance(content, bytes) else str(content).encode()
+
+
+# --- vendors' reports ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportedRedemption:
+    """One line of a vendor's report: what the vendor says it redeemed (the amount may be wrong)."""
+
+    code: str
+    amount: int
+    redeemed_at: datetime
+    receipt: str
+
+
+def vendor_redemption_report(vendor_id: str, lines: Sequence[ReportedRedemption]) -> bytes:
+    """A vendor's report in the programme's format (README, *Vendors' voucher redemption reports*): a
+    preamble naming the vendor, the period of its lines and the currency, the lines, then the totals."""
+    days = [line.redeemed_at.astimezone(UTC).date() for line in lines]
+    rows = [
+        "Rapport de remboursement des bons",
+        f"Commerçant;{vendor_id}",
+        f"Période;{min(days):%d/%m/%Y};{max(days):%d/%m/%Y}",
+        "Devise;XOF",
+        "Commerçant;Code du bon;Montant;Date;Heure;N° de reçu",
+    ]
+    for line in lines:
+        moment = line.redeemed_at.astimezone(UTC)
+        rows.append(
+            f"{vendor_id};{_grouped(line.code)};{_francs(line.amount)};{moment:%d/%m/%Y};{moment:%H:%M};"
+            f"{line.receipt}"
+        )
+    rows += [f"Nombre de bons;{len(lines)}", f"Total;{_francs(sum(line.amount for line in lines))}"]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _grouped(code: str) -> str:
+    """A voucher code as printed on the voucher: its 16 digits in groups of four."""
+    digits = code.replace("-", "")
+    return "-".join(digits[start : start + 4] for start in range(0, len(digits), 4))
+
+
+def _francs(amount: int) -> str:
+    """Whole francs written the French way: `45 000`."""
+    return f"{amount:,}".replace(",", " ")
+
+
+# --- stand-ins for what no route offers ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoucherSlip:
+    """One line of a cycle's voucher distribution list: the code handed to a household, and where it lives."""
+
+    code: str
+    amount: int
+    household_id: str
+    region: str
+    commune: str
+
+
+def mint_token(database_url: str, *, name: str, role: str) -> str:
+    """A bearer token for `role` (e.g. `vendor:<id>`), as `filet tokens create` mints one."""
+    engine = build_engine(database_url, pool_size=1, application_name="filet-journey")
+    try:
+        return TokenStore(engine).create(name=name, role=role)
+    finally:
+        engine.dispose()
+
+
+def voucher_slips(journey: Journey, cycle_id: str) -> list[VoucherSlip]:
+    """The cycle's voucher distribution list, as an operator reads it (`GET /v1/cycles/{id}/vouchers`)."""
+    slips: list[VoucherSlip] = []
+    while True:
+        page = journey.call(
+            "GET",
+            "payments",
+            f"/v1/cycles/{cycle_id}/vouchers",
+            params={"limit": 1000, "offset": len(slips)},
+        )
+        slips += [
+            VoucherSlip(
+                item["code"], int(item["amount"]), item["household_id"], item["region"], item["commune"]
+            )
+            for item in page["items"]
+        ]
+        if not page["items"] or len(slips) >= page["total"]:
+            return slips

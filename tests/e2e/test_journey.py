@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,19 @@ from typing import Any
 import httpx
 import pytest
 
-from filet.journey import Journey
+from filet.journey import (
+    Journey,
+    ReportedRedemption,
+    mint_token,
+    vendor_redemption_report,
+    voucher_slips,
+)
 from filet.registry_sample import generate
 from filet.stack import Stack
 
 PROGRAMME = "JIGISEMEJIRI"
+CADRE_COMMUN = "CADRE_COMMUN"
+MONTHLY_VOUCHER = 15_000
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +148,73 @@ def test_a_household_is_paid_twelve_quarters_of_30000_then_the_scheme_ends_and_t
     assert thirteenth["error"]["code"] in ("conflict", "invalid_input")
     assert swept["exited"] == enrolled["active"]
     assert _ledger(stack)["references"]["paid_more_than_once"] == 0
+
+
+@pytest.fixture(scope="module")
+def vouchers(journey: Journey, stack: Stack, enrolled: dict[str, Any]) -> dict[str, Any]:
+    """The cadre commun over the north's very poor and poor households (the module's RSU file), a voucher
+    scheme of 15,000 a month paid every quarter, and its first cycle released: one voucher per household,
+    counted by reconciliation; two shops registered for the programme, each with its vendor token."""
+    journey.create_programme(
+        {
+            "code": CADRE_COMMUN,
+            "name": "Cadre commun",
+            "zone": [{"region": "Gao"}, {"region": "Tombouctou"}],
+            "duration_months": 12,
+            "targeting_method": "hea",
+        }
+    )
+    for region in ("Gao", "Tombouctou"):
+        journey.enrol(CADRE_COMMUN, filter={"region": region, "hea_categories": ["very_poor", "poor"]})
+    active = journey.validate_and_activate(CADRE_COMMUN, who="comité de ciblage", where="Gao")
+    journey.define_scheme(
+        {
+            "programme_code": CADRE_COMMUN,
+            "reference_code": "CC",
+            "first_period": "2026-Q1",
+            "modality": "voucher",
+            "basis": {"kind": "monthly_rate", "monthly_amount": MONTHLY_VOUCHER, "every_months": 3},
+            "cycles": 4,
+        }
+    )
+    journey.wait_for_beneficiaries(CADRE_COMMUN, active, timeout=120)
+    released = journey.run_cycle(CADRE_COMMUN, "2026-Q1", funding_line="ECHO")
+    slips = voucher_slips(journey, released["id"])
+    journey.wait_for_vouchers(released["id"], issued=len(slips), timeout=60)
+    for vendor in ("BOUTIQUE-GAO-01", "MAGASIN-TOMBOUCTOU-01"):
+        journey.register_vendor(vendor, name=vendor.title(), programmes=[CADRE_COMMUN])
+        journey.tokens[vendor] = mint_token(stack.database_url, name=vendor.title(), role=f"vendor:{vendor}")
+    return {"cycle_id": released["id"], "active": active, "codes": [slip.code for slip in slips]}
+
+
+def test_vouchers_redeemed_at_shops_are_matched_against_a_vendors_report_in_the_cycle_summary(
+    journey: Journey, vouchers: dict[str, Any]
+) -> None:
+    cycle_id, codes = vouchers["cycle_id"], vouchers["codes"]
+    face = MONTHLY_VOUCHER * 3
+    at_gao = journey.redeem_vouchers(codes[:4], vendor="BOUTIQUE-GAO-01")
+    journey.redeem_vouchers(codes[4:5], vendor="MAGASIN-TOMBOUCTOU-01")
+    journey.wait_for_vouchers(cycle_id, issued=len(codes), redeemed=5, timeout=60)
+    lines = [
+        ReportedRedemption(v["code"], v["amount"], datetime.fromisoformat(v["redeemed_at"]), f"R-{n}")
+        for n, v in enumerate(at_gao[:3], start=1)  # the fourth voucher redeemed at Gao is left out
+    ]
+    lines[2] = replace(lines[2], amount=face + 9_000)  # 45 000 typed as 54 000
+
+    imported = journey.import_redemption_report(vendor_redemption_report("BOUTIQUE-GAO-01", lines))
+    summary = journey.reconciliation(cycle_id)["vouchers"]
+    found = sorted((d["category"], d["amount_at_stake"]) for d in journey.discrepancies(cycle_id))
+
+    assert len(codes) == vouchers["active"] >= 5
+    assert imported["outcomes"] == {"MATCHED": 2, "AMOUNT_MISMATCH": 1}
+    assert summary == {
+        "issued": {"count": len(codes), "amount": face * len(codes)},
+        "redeemed": {"count": 5, "amount": 5 * face},
+        "expired": {"count": 0, "amount": 0},
+        "reported": {"count": 3, "amount": 3 * face + 9_000},
+        "report_matched": {"count": 2, "amount": 2 * face},
+        "report_differs": {"count": 1, "amount": face},
+        "missing_from_reports": {"count": 1, "amount": face},
+        "awaiting_report": {"count": 1, "amount": face},
+    }
+    assert found == [("AMOUNT_MISMATCH", 9_000), ("MISSING_FROM_SETTLEMENT", face)]
