@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -135,7 +136,7 @@ def main() -> None:
             lambda: journey.wait_until_paid(cycle_id, timeout=3600),
         )
 
-        def reconcile() -> None:
+        def reconcile() -> dict[str, Any]:
             config = httpx.get(f"{stack.url('simulator')}/_admin/config", timeout=10).json()
             for dialect in ("gsma", "mtn", "wave"):
                 account = config["accounts"][dialect]["id"]
@@ -151,9 +152,9 @@ def main() -> None:
                     timeout=600,
                 )
                 journey.import_statement(statement.content, content_type="application/xml")
-            journey.reconciliation(cycle_id)
+            return journey.reconciliation(cycle_id)
 
-        timed("statements → reconciliation summary", active, reconcile)
+        reconciled = timed("statements → reconciliation summary", active, reconcile)
         total = time.monotonic() - started
         cpu = cpu_seconds(stack) - cpu_before
         payments = int(paid["summary"]["total"]["count"])  # type: ignore[index]
@@ -168,6 +169,19 @@ def main() -> None:
         print(f"CPU, every process: {cpu:.0f} s = {cpu / max(payments, 1) * 1000:.1f} s per 1,000 payments")
         for child in stack.supervisor.children:
             print(f"  peak RSS {child.name:<24} {peak_rss_mb(child.process.pid):7.0f} MB")
+        # What the provider really did, against what filet says: nothing lost, nothing paid twice.
+        ledger = httpx.get(f"{stack.url('simulator')}/_admin/ledger/summary", timeout=60).json()
+        totals = reconciled["total"]  # type: ignore[index]
+        ledger_paid = int(ledger["by_status"]["succeeded"]["paid"])
+        settled = int(totals["settled"]["settled_amount"])
+        twice = int(ledger["references"]["paid_more_than_once"])
+        print(
+            f"simulator ledger paid {ledger_paid:,} XOF; reconciliation settled {settled:,} XOF; "
+            f"instructed {int(totals['instructed']['amount']):,} XOF; references paid more than once: {twice}"
+        )
+        if ledger_paid != settled or twice:
+            print("MISMATCH between the provider's ledger and reconciliation", file=sys.stderr)
+            sys.exit(1)
     finally:
         stack.stop()
 
