@@ -234,3 +234,30 @@ def test_two_dispatcher_processes_share_a_release_and_pay_each_reference_once(
             {"t": "cycle.closed", "c": cycle_id},
         ).scalar_one()
     assert closed_events == 1
+
+
+def test_payments_released_below_where_sending_has_got_to_are_sent_too(
+    flow: Flow, seed: Seed, sim: httpx.Client, states: Any, db: Engine, dispatcher: Dispatcher, driven: Any
+) -> None:
+    """Sending resumes after the last id it claimed (ids are random): a cycle released meanwhile, whose ids
+    fall below that mark, is still sent — the mark is dropped as soon as a claim comes back short."""
+    flow.scheme()
+    seed(count=450, operator="moov")
+    first = flow.released(period="2026-Q1")
+    assert dispatcher.send_chunk(dispatcher.gateways["mtn"]) == 200  # a full chunk: the mark is set
+    second = flow.released(period="2026-Q2")
+    with db.connect() as conn:
+        below = conn.execute(
+            text(
+                'SELECT count(*) FROM "payments".payment WHERE cycle_id = :second AND id < '
+                "(SELECT id FROM \"payments\".payment WHERE cycle_id = :first AND state <> 'APPROVED' "
+                "ORDER BY id DESC LIMIT 1)"
+            ),
+            {"first": first, "second": second},
+        ).scalar_one()
+    assert below > 0  # the second cycle has payments under the mark
+
+    driven(lambda: all(_final(states, cycle, 450)() for cycle in (first, second)), timeout=120)
+
+    assert states(first) == states(second) == {"SUCCEEDED": 450}
+    _paid_once(sim, _references(db, first) + _references(db, second))

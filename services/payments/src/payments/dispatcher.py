@@ -77,6 +77,9 @@ class Dispatcher:
             name: ThreadPoolExecutor(max_workers=gateway.concurrency, thread_name_prefix=f"send-{name}")
             for name, gateway in gateways.items()
         }
+        #: Per provider, the highest payment id claimed for sending (see `claim_to_send`).
+        self._sent_up_to: dict[str, UUID] = {}
+        self._marks = threading.Lock()
         self._askers = {
             name: ThreadPoolExecutor(max_workers=gateway.concurrency, thread_name_prefix=f"ask-{name}")
             for name, gateway in gateways.items()
@@ -235,9 +238,18 @@ class Dispatcher:
         limit = self.settings.batch_size if gateway.batch else self.settings.chunk_size
         batch_key = uuid4() if gateway.batch else None
         with self.unit_of_work() as uow:
-            rows = uow.payments.claim_to_send(gateway.name, limit=limit, batch_key=batch_key)
+            rows = uow.payments.claim_to_send(
+                gateway.name, limit=limit, batch_key=batch_key, after=self._sent_up_to.get(gateway.name)
+            )
             self._publish_instructed(uow, rows)
             uow.commit()
+        with self._marks:
+            # Resume after the highest id claimed; a short claim means the end: next time, from the start.
+            mark = self._sent_up_to.get(gateway.name)
+            if len(rows) < limit:
+                self._sent_up_to.pop(gateway.name, None)
+            elif mark is None or rows[-1]["id"] > mark:
+                self._sent_up_to[gateway.name] = rows[-1]["id"]
         if rows:
             self._send(gateway, rows, batch_key)
         return len(rows)

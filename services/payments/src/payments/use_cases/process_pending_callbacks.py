@@ -76,12 +76,12 @@ def process_pending_callbacks(uow: PaymentsUnitOfWork, *, limit: int, wave_secre
         )
         detail = "; ".join(f"{o.kind}: {o.reason}" for o in outcomes) or "ignored"
         settled.add(item.row, "applied", detail, payment_id=item.payment_id, event_key=item.event.event_key)
-    for row in rows:
-        if row["batch"]:
-            batch_key = _uuid(row["key"])
-            marked = uow.payments.mark_batch_for_query(batch_key) if batch_key else 0
-            outcome = "batch_completed" if marked else "unknown_reference"
-            settled.add(row, outcome, f"{marked} items to collect")
+    batches = [(row, _uuid(row["key"])) for row in rows if row["batch"]]
+    marked = uow.payments.mark_batches_for_query(key for _, key in batches if key)
+    for row, batch_key in batches:
+        count = marked.get(batch_key, 0) if batch_key else 0
+        outcome = "batch_completed" if count else "unknown_reference"
+        settled.add(row, outcome, f"{count} items to collect")
     uow.callbacks.settle_many(settled)
     return len(settled)
 
