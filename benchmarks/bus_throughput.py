@@ -15,14 +15,13 @@ import argparse
 import os
 import resource
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import psycopg
 from sqlalchemy import text
 
+from benchmarks.measure import scratch
 from enrolment.db.unit_of_work import EnrolmentUnitOfWork
 from filet.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from filet.processes import Supervisor
@@ -62,13 +61,11 @@ def main() -> None:
     parser.add_argument("--consumers", type=int, default=1, help="payments consumer replicas (one group)")
     args = parser.parse_args()
 
-    supervisor = Supervisor(Path(tempfile.mkdtemp(prefix="filet-bench-logs-")))
+    supervisor = Supervisor(scratch("filet-bench-logs-"))
     try:
         server = (
             os.environ.get("DATABASE_URL")
-            or EmbeddedPostgres(
-                Path(tempfile.mkdtemp(prefix="filet-bench-pg-")), free_port(), supervisor
-            ).start()
+            or EmbeddedPostgres(scratch("filet-bench-pg-"), free_port(), supervisor).start()
         )
         bootstrap = (
             os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or EmbeddedBroker(free_port(), supervisor).start()

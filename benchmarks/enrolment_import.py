@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks.measure` when run as a script
 
-from benchmarks.measure import cpu_seconds, peak_rss_mb, wait_http
+from benchmarks.measure import cpu_seconds, peak_rss_mb, scratch, wait_http
 from filet.embedded import EmbeddedPostgres, free_port
 from filet.processes import Supervisor
 from filet.stack import migrate_all
@@ -55,7 +54,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    path: Path = args.file or Path(tempfile.mkdtemp(prefix="filet-bench-rsu-")) / "rsu.csv"
+    path: Path = args.file or scratch("filet-bench-rsu-") / "rsu.csv"
     if not path.exists():
         subprocess.run(
             [
@@ -71,13 +70,11 @@ def main() -> None:
         )
     truth = json.loads(path.with_suffix(".truth.json").read_text(encoding="utf-8"))
 
-    supervisor = Supervisor(Path(tempfile.mkdtemp(prefix="filet-bench-logs-")))
+    supervisor = Supervisor(scratch("filet-bench-logs-"))
     try:
         server = (
             os.environ.get("DATABASE_URL")
-            or EmbeddedPostgres(
-                Path(tempfile.mkdtemp(prefix="filet-bench-pg-")), free_port(), supervisor
-            ).start()
+            or EmbeddedPostgres(scratch("filet-bench-pg-"), free_port(), supervisor).start()
         )
         database = f"filet_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(server.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:

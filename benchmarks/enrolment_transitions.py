@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -31,7 +30,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks.measure` when run as a script
 
-from benchmarks.measure import cpu_seconds, peak_rss_mb, postgres_cpu_seconds, wait_http
+from benchmarks.measure import cpu_seconds, peak_rss_mb, postgres_cpu_seconds, scratch, wait_http
 from filet.embedded import EmbeddedPostgres, free_port
 from filet.processes import Supervisor
 from filet.stack import migrate_all
@@ -79,12 +78,12 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="run the API under cProfile and write its stats here")
     args = parser.parse_args()
 
-    supervisor = Supervisor(Path(tempfile.mkdtemp(prefix="filet-bench-logs-")))
+    supervisor = Supervisor(scratch("filet-bench-logs-"))
     try:
         data_dir: Path | None = None
         server = os.environ.get("DATABASE_URL")
         if server is None:
-            embedded = Path(tempfile.mkdtemp(prefix="filet-bench-pg-"))
+            embedded = scratch("filet-bench-pg-")
             server = EmbeddedPostgres(embedded, free_port(), supervisor).start()
             data_dir = embedded
         database = f"filet_bench_{uuid.uuid4().hex[:8]}"

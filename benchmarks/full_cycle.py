@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks.measure` when run as a script
 
-from benchmarks.measure import peak_rss_mb
+from benchmarks.measure import peak_rss_mb, scratch
 from filet.embedded import free_port
 from filet.journey import Journey
 from filet.registry_sample import generate
@@ -65,7 +64,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    workspace = Path(tempfile.mkdtemp(prefix="filet-bench-cycle-"))
+    workspace = scratch("filet-bench-cycle-")
     ports = {name: free_port() for name in ("enrolment", "payments", "reconciliation", "simulator")}
     stack = Stack(
         Settings(topic_prefix="bench"),

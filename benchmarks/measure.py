@@ -1,13 +1,25 @@
-"""What the benchmarks share: waiting for a process to answer, and what they read from /proc (a process's CPU
-seconds and peak RSS, the embedded PostgreSQL's CPU)."""
+"""What the benchmarks share: scratch folders, waiting for a process to answer, and what they read from /proc
+(a process's CPU seconds and peak RSS, the embedded PostgreSQL's CPU)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
+
+
+def scratch(prefix: str) -> Path:
+    """A fresh folder under the system's temporary folder, removed when the benchmark exits (after its
+    processes are stopped) unless FILET_BENCH_KEEP is set (to read the processes' logs afterwards)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    if not os.environ.get("FILET_BENCH_KEEP"):
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def cpu_seconds(pid: int) -> float:

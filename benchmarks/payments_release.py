@@ -29,7 +29,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -46,7 +45,7 @@ sys.path[:0] = [
     str(ROOT / "services" / "simulator" / "src"),
 ]
 
-from benchmarks.measure import cpu_seconds, peak_rss_mb, postgres_cpu_seconds, wait_http  # noqa: E402
+from benchmarks.measure import cpu_seconds, peak_rss_mb, postgres_cpu_seconds, scratch, wait_http  # noqa: E402
 from filet.embedded import EmbeddedPostgres, free_port  # noqa: E402
 from filet.processes import Supervisor  # noqa: E402
 from filet.stack import migrate_all  # noqa: E402
@@ -400,7 +399,7 @@ def main() -> None:
         load(args.load)
         return
     parts = set(args.parts.split(","))
-    work = Path(tempfile.mkdtemp(prefix="filet-bench-pay-"))
+    work = scratch("filet-bench-pay-")
     supervisor = Supervisor(work / "logs")
     processes: list[subprocess.Popen[bytes]] = []
     try:

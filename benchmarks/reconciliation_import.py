@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -25,6 +24,7 @@ import psycopg
 from sqlalchemy import Engine, text
 
 from benchmarks.camt_file import ACCOUNT, DAY, write_camt
+from benchmarks.measure import scratch
 from filet.embedded import EmbeddedPostgres, free_port
 from filet.processes import Supervisor
 from filet.stack import migrate_all
@@ -106,9 +106,7 @@ def load_expectations(engine: Engine, path: Path) -> int:
 def database(supervisor: Supervisor) -> str:
     server = (
         os.environ.get("DATABASE_URL")
-        or EmbeddedPostgres(
-            Path(tempfile.mkdtemp(prefix="filet-bench-pg-")), free_port(), supervisor, fast_and_unsafe=True
-        ).start()
+        or EmbeddedPostgres(scratch("filet-bench-pg-"), free_port(), supervisor, fast_and_unsafe=True).start()
     )
     name = f"filet_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
@@ -122,7 +120,7 @@ def main() -> None:
     )
     parser.add_argument("--entries", type=int, default=200_000)
     arguments = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="filet-bench-camt-"))
+    folder = scratch("filet-bench-camt-")
     statement_path = folder / "camt053.xml"
     expectations_path = folder / "camt053.expectations.jsonl"
     truth = write_camt(statement_path, expectations_path, entries=arguments.entries)

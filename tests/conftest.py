@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -29,12 +30,18 @@ def supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]
 
 
 @pytest.fixture(scope="session")
-def server_url(supervisor: Supervisor) -> str:
-    """A PostgreSQL server: DATABASE_URL's, or an embedded throwaway cluster."""
+def server_url(supervisor: Supervisor) -> Iterator[str]:
+    """A PostgreSQL server: DATABASE_URL's, or an embedded throwaway cluster (removed afterwards)."""
     if url := os.environ.get("DATABASE_URL"):
-        return url
+        yield url
+        return
     data_dir = Path(tempfile.mkdtemp(prefix="filet-test-pg-"))
-    return EmbeddedPostgres(data_dir, free_port(), supervisor, fast_and_unsafe=True).start()
+    postgres = EmbeddedPostgres(data_dir, free_port(), supervisor, fast_and_unsafe=True)
+    try:
+        yield postgres.start()
+    finally:
+        postgres.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,11 +39,12 @@ def stack(stack_env: dict[str, str]) -> Iterator[Stack]:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in stack_env.items():
             patch.setenv(name, value)
-        running.start()
         try:
+            running.start()
             yield running
         finally:
             running.stop()
+            shutil.rmtree(workspace, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

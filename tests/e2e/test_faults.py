@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import signal
 import sys
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,9 +40,9 @@ def stack_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def enrolled(journey: Journey, stack: Stack) -> int:
+def enrolled(journey: Journey, stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> int:
     """About 500 households of the south registered, enrolled, validated and activated; a quarterly scheme."""
-    registry = Path(tempfile.mkdtemp(prefix="filet-e2e-faults-")) / "rsu.csv"
+    registry = tmp_path_factory.mktemp("rsu") / "rsu.csv"
     generate(1150, registry, seed=11, duplicate_percent=0, bad_percent=0)
     journey.import_households(registry)
     journey.create_programme(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,10 +25,10 @@ MONTHLY_VOUCHER = 15_000
 
 
 @pytest.fixture(scope="module")
-def enrolled(journey: Journey, stack: Stack) -> dict[str, Any]:
+def enrolled(journey: Journey, stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """120 households of Kayes registered from an RSU file, enrolled, validated by their community, activated
     three years ago, and a Jigisemejiri scheme of 10,000 a month paid every quarter, 12 cycles."""
-    registry = Path(tempfile.mkdtemp(prefix="filet-e2e-rsu-")) / "rsu.csv"
+    registry = tmp_path_factory.mktemp("rsu") / "rsu.csv"
     generate(400, registry, seed=7, duplicate_percent=3, bad_percent=1)
     journey.import_households(registry)
     journey.create_programme(

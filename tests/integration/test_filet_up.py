@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -78,3 +79,4 @@ def test_filet_up_serves_every_service_and_stops_every_child_on_sigterm() -> Non
     )
     for port in [pg_port, broker_port, *ports]:
         assert not port_open(port), f"port {port} is still bound"
+    shutil.rmtree(tmp_path, ignore_errors=True)
