@@ -176,7 +176,7 @@ def seed(uow: Callable[[], PaymentsUnitOfWork]) -> Seed:
                 household_id=household_id,
                 rsu_id=f"RSU-{household_id.hex[:10]}",
                 head_name=f"Chef {index}",
-                msisdn=f"+2237{index % 10}{household_id.int % 10**7:07d}",
+                msisdn=f"+2237{household_id.int % 10**7:07d}",
                 operator=operator,
                 size=size,
                 region=region,

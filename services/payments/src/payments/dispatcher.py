@@ -33,15 +33,14 @@ from payments.providers.transport import DirectHttp, KeepAliveTransport
 from payments.service import unit_of_work_factory
 from payments.settings import PaymentsSettings
 from payments.use_cases.expire_vouchers import expire_vouchers
+from payments.use_cases.instruct import instruction_of, publish_instructed
 from payments.use_cases.process_pending_callbacks import process_pending_callbacks
 from payments.use_cases.record_payment_news import SUBMIT, News, record_payment_news
 from shared.db import build_engine
 from shared.events.contracts import (
     CycleClosed,
-    InstructedPayment,
     PaymentOutcome,
     PaymentsInDoubt,
-    PaymentsInstructed,
 )
 from shared.logs import configure_logging
 from shared.service import stop_on_signals
@@ -241,7 +240,7 @@ class Dispatcher:
             rows = uow.payments.claim_to_send(
                 gateway.name, limit=limit, batch_key=batch_key, after=self._sent_up_to.get(gateway.name)
             )
-            self._publish_instructed(uow, rows)
+            publish_instructed(uow, rows)
             uow.commit()
         with self._marks:
             # Resume after the highest id claimed; a short claim means the end: next time, from the start.
@@ -378,57 +377,10 @@ class Dispatcher:
     # --- shapes ------------------------------------------------------------------------------------------
 
     def _instruction(self, gateway: Gateway, row: dict[str, Any]) -> Instruction:
-        key = row["provider_request_key"]
         callback = None
         if gateway.name in {"gsma", "mtn"} and not gateway.batch:
-            callback = f"{self.callback_base}/v1/callbacks/{gateway.name}/{key}"
-        return Instruction(
-            reference=row["reference"],
-            provider_request_key=key,
-            amount=int(row["amount"]),
-            payee_msisdn=row["payee_msisdn"] or "",
-            payee_name=row.get("payee_name"),
-            description=f"Transfert {row['reference']}",
-            callback_url=callback,
-            provider_tx_ref=row["provider_tx_ref"],
-            request_state_ref=row["request_state_ref"],
-        )
-
-    def _publish_instructed(self, uow: PaymentsUnitOfWork, rows: Sequence[dict[str, Any]]) -> None:
-        by_cycle: dict[UUID, list[InstructedPayment]] = defaultdict(list)
-        for row in rows:
-            by_cycle[row["cycle_id"]].append(
-                InstructedPayment(
-                    payment_id=row["id"],
-                    instruction_id=row["reference"],
-                    attempt_no=row["attempt_no"],
-                    provider_request_key=str(row["provider_request_key"]),
-                    household_id=row["household_id"],
-                    payee_msisdn=row["payee_msisdn"],
-                    amount=int(row["amount"]),
-                    base_amount=int(row["base_amount"]),
-                    top_up_amount=int(row["top_up_amount"]),
-                    provider=row["provider"],
-                    modality=row["modality"],
-                    region=row["region"],
-                    cercle=row["cercle"],
-                    commune=row["commune"],
-                    reissue_of=row["reissue_of"],
-                )
-            )
-        for cycle_id, items in by_cycle.items():
-            cycle = uow.cycles.get(cycle_id)
-            assert cycle is not None
-            for start in range(0, len(items), EVENT_BATCH):
-                uow.publish(
-                    PaymentsInstructed(
-                        cycle_id=cycle_id,
-                        programme_code=cycle["programme_code"],
-                        period=cycle["period"],
-                        items=items[start : start + EVENT_BATCH],
-                    ),
-                    subject=str(cycle_id),
-                )
+            callback = f"{self.callback_base}/v1/callbacks/{gateway.name}/{row['provider_request_key']}"
+        return instruction_of(row, callback_url=callback)
 
 
 def fan_out(pool: ThreadPoolExecutor, width: int, work: Callable[[T], R], items: Sequence[T]) -> list[R]:

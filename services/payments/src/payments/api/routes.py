@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from payments.api.dependencies import (
     Approver,
@@ -19,6 +20,8 @@ from payments.api.dependencies import (
     VoucherReader,
 )
 from payments.api.schemas import (
+    BulkFileOut,
+    BulkReportOut,
     CancellationIn,
     CycleIn,
     CycleOut,
@@ -40,6 +43,7 @@ from payments.db.unit_of_work import PaymentsUnitOfWork
 from payments.domain.schemes import ProviderRouting, TopUp, TransferScheme
 from payments.use_cases.add_top_up import add_top_up
 from payments.use_cases.approve_cycle import approve_cycle
+from payments.use_cases.bulk_files import export_bulk_file, import_bulk_report
 from payments.use_cases.cancel_cycle import cancel_cycle
 from payments.use_cases.create_cycle import create_cycle
 from payments.use_cases.define_scheme import define_scheme
@@ -48,7 +52,7 @@ from payments.use_cases.register_vendor import register_vendor
 from payments.use_cases.release_cycle import release_cycle
 from payments.use_cases.set_cross_programme_policy import set_cross_programme_policy
 from payments.use_cases.submit_cycle import submit_cycle
-from shared.errors import InvalidInput, NotFound
+from shared.errors import InvalidInput, NotFound, PayloadTooLarge
 from shared.http.idempotency import fingerprint, run_once
 
 router = APIRouter(prefix="/v1")
@@ -347,6 +351,86 @@ def get_payment(payment_id: UUID, user: Reader, uow: UnitOfWorkDep) -> PaymentOu
             raise NotFound(f"no payment {payment_id}")
         history = uow.payments.history(payment_id)
     return PaymentOut(**row, history=history)
+
+
+# --- bulk files (providers paid through a portal) -------------------------------------------------------
+
+#: A portal report is read whole: 64 MB is some 400,000 lines.
+MAX_BULK_REPORT_BYTES = 64 * 1024 * 1024
+
+
+@router.post(
+    "/cycles/{cycle_id}/bulk-files", status_code=201, response_model=BulkFileOut, tags=["bulk files"]
+)
+def post_bulk_file(
+    cycle_id: UUID,
+    user: Operator,
+    uow: UnitOfWorkDep,
+    provider: str = Query(default="orange-bulk", description="a provider paid through a portal file"),
+    key: IdempotencyKey = None,
+) -> Response:
+    """Take every payment of the cycle still waiting for `provider` as a file to upload to its portal: the
+    payments are recorded as submitted with the file (the dispatcher never sends them). 409 when none waits."""
+
+    def work() -> tuple[int, BulkFileOut]:
+        made = export_bulk_file(uow, cycle_id=cycle_id, provider=provider, actor=user)
+        return 201, BulkFileOut(**made, download=f"/v1/bulk-files/{made['id']}")
+
+    with uow:
+        path = f"/v1/cycles/{cycle_id}/bulk-files?provider={provider}"
+        return run_once(
+            uow, principal=user, key=key, request_fingerprint=fingerprint("POST", path, None), work=work
+        )
+
+
+@router.get("/bulk-files/{file_id}", tags=["bulk files"], response_class=Response)
+def get_bulk_file(file_id: UUID, user: Operator, uow: UnitOfWorkDep) -> Response:
+    """The file as it was handed over (`;`-separated, UTF-8), to upload to the portal."""
+    with uow:
+        found = uow.bulk_files.file(file_id)
+    if found is None:
+        raise NotFound(f"no bulk file {file_id}")
+    return Response(
+        bytes(found["content"]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="filet-{found["provider"]}-{file_id}.csv"'},
+    )
+
+
+@router.post("/bulk-reports", response_model=BulkReportOut, tags=["bulk files"])
+async def post_bulk_report(
+    request: Request,
+    user: Operator,
+    uow: UnitOfWorkDep,
+    provider: str = Query(default="orange-bulk", description="the provider whose portal wrote the report"),
+    key: IdempotencyKey = None,
+) -> Response:
+    """Apply a portal report (CSV body as the portal gives it): each line moves its payment as a provider's
+    answer would. The same report again changes nothing and answers what the first import did."""
+    content = bytearray()
+    async for chunk in request.stream():
+        content += chunk
+        if len(content) > MAX_BULK_REPORT_BYTES:
+            raise PayloadTooLarge(
+                f"the report is larger than the limit of {MAX_BULK_REPORT_BYTES} bytes",
+                details={"max_bytes": MAX_BULK_REPORT_BYTES},
+            )
+    body = bytes(content)
+
+    def work() -> tuple[int, BulkReportOut]:
+        return 200, BulkReportOut(**import_bulk_report(uow, content=body, provider=provider, actor=user))
+
+    def transaction() -> Response:
+        with uow:
+            return run_once(
+                uow,
+                principal=user,
+                key=key,
+                request_fingerprint=fingerprint("POST", f"/v1/bulk-reports?provider={provider}", body),
+                work=work,
+            )
+
+    return await run_in_threadpool(transaction)
 
 
 # --- provider callbacks ----------------------------------------------------------------------------------

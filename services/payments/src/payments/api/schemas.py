@@ -197,6 +197,31 @@ class VoucherSlipPageOut(BaseModel):
     items: list[VoucherSlipOut]
 
 
+class BulkFileOut(BaseModel):
+    """A file of payments handed to an operator for a provider's portal; `download` gives it again."""
+
+    id: UUID
+    cycle_id: UUID
+    provider: str
+    payments: int
+    amount: int
+    currency: Literal["XOF"] = "XOF"
+    download: str
+
+
+class BulkReportOut(BaseModel):
+    """What a portal report did: the payments it moved, by their state now; what it could not use, and why."""
+
+    id: UUID
+    provider: str
+    lines: int
+    payments: dict[str, int]
+    conflicts: int
+    unknown_references: list[str]
+    skipped: list[dict[str, Any]]
+    duplicate: bool
+
+
 class RedemptionIn(_In):
     amount: StrictInt = Field(gt=0, le=10**12)
 

@@ -40,12 +40,12 @@ e.payee_name, e.region, e.cercle, e.commune
 """
 
 
-#: Not claimed for a while: the status-query back-off doubles with each query, up to 64 s.
 #: What applying news to a payment reads and writes (`record_payment_news`).
 _NEWS_COLUMNS = (
     "id, cycle_id, instruction_id, attempt_no, reference, provider_request_key, modality, provider, amount, "
     "state, provider_tx_ref, request_state_ref, batch_ref, failure_code, fee, needs_query"
 )
+#: Not claimed for a while: the status-query back-off doubles with each query, up to 64 s.
 _QUIET_LONG_ENOUGH = """(p.claimed_at IS NULL OR p.claimed_at < now() - make_interval(
     secs => LEAST(:backoff * power(2, LEAST(p.queries, 6)), 300)))"""
 
@@ -117,7 +117,13 @@ class PaymentRepository:
         )
 
     def claim_to_send(
-        self, provider: str, *, limit: int, batch_key: UUID | None, after: UUID | None = None
+        self,
+        provider: str,
+        *,
+        limit: int,
+        batch_key: UUID | None,
+        after: UUID | None = None,
+        cycle_id: UUID | None = None,
     ) -> list[dict[str, Any]]:
         """Approved payments of released cycles, moved to SUBMITTING (their key is fixed before any call).
 
@@ -140,6 +146,7 @@ class PaymentRepository:
                     SELECT p.id FROM "payments".payment p
                     WHERE p.provider = :provider AND p.state = 'APPROVED'
                         {"AND p.id > CAST(:after AS uuid)" if after is not None else ""}
+                        {"AND p.cycle_id = :cycle_id" if cycle_id is not None else ""}
                     ORDER BY p.id LIMIT :limit FOR UPDATE OF p SKIP LOCKED
                 ), claimed AS (
                     UPDATE "payments".payment p SET state = 'SUBMITTING', claimed_at = now(), updated_at = now(),
@@ -155,7 +162,13 @@ class PaymentRepository:
                 ORDER BY claimed.id
                 """
             ),
-            {"provider": provider, "limit": limit, "batch_key": batch_key, "after": after},
+            {
+                "provider": provider,
+                "limit": limit,
+                "batch_key": batch_key,
+                "after": after,
+                "cycle_id": cycle_id,
+            },
         )
         return _records(rows)
 

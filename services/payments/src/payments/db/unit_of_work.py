@@ -7,6 +7,7 @@ from typing import Self
 from sqlalchemy import Engine
 
 from payments.db.beneficiaries import BeneficiaryRepository
+from payments.db.bulk_files import BulkFileRepository
 from payments.db.callbacks import CallbackRepository
 from payments.db.cycles import CycleRepository
 from payments.db.memberships import MembershipRepository
@@ -38,4 +39,5 @@ class PaymentsUnitOfWork(UnitOfWork):
         self.payments = PaymentRepository(connection)
         self.callbacks = CallbackRepository(connection)
         self.vouchers = VoucherRepository(connection)
+        self.bulk_files = BulkFileRepository(connection)
         return self

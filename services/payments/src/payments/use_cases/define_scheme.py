@@ -12,7 +12,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, InvalidInput
 
 #: The providers this service has adapters for (routing targets).
-KNOWN_PROVIDERS = frozenset({"gsma", "mtn", "wave"})
+KNOWN_PROVIDERS = frozenset({"gsma", "mtn", "wave", "orange-bulk"})
 
 
 def define_scheme(
