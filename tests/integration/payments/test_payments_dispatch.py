@@ -261,3 +261,64 @@ def test_payments_released_below_where_sending_has_got_to_are_sent_too(
 
     assert states(first) == states(second) == {"SUCCEEDED": 450}
     _paid_once(sim, _references(db, first) + _references(db, second))
+
+
+def _wait(until: Callable[[], bool], what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not until():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def _batch_facts(db: Engine, cycle_id: str) -> tuple[int, int]:
+    """Batches queued as complete, and items of the cycle marked for a status query."""
+    with db.connect() as conn:
+        due = conn.execute(text('SELECT count(*) FROM "payments".batch_due')).scalar_one()
+        marked = conn.execute(
+            text('SELECT count(*) FROM "payments".payment WHERE cycle_id = :c AND needs_query'),
+            {"c": cycle_id},
+        ).scalar_one()
+    return int(due), int(marked)
+
+
+def _inbox_has_batches(db: Engine, count: int) -> bool:
+    with db.connect() as conn:
+        return (
+            int(conn.execute(text('SELECT count(*) FROM "payments".raw_callback WHERE batch')).scalar_one())
+            >= count
+        )
+
+
+def test_a_complete_batch_is_settled_from_its_results_or_its_items_go_to_status_queries(
+    flow: Flow, seed: Seed, sim: httpx.Client, states: Any, db: Engine, dispatcher: Dispatcher, driven: Any
+) -> None:
+    """The provider's completion callback queues the batch (no item is written); reading its results settles
+    every item. When the results cannot be read, the items are marked for status queries instead, and are
+    settled once the provider answers again — paid once each."""
+    flow.scheme()
+    seed(count=100, operator="orange")  # one batch of 100 per cycle
+    gsma = dispatcher.gateways["gsma"]
+
+    first = flow.released(period="2026-Q1")
+    assert dispatcher.send_chunk(gsma) == 100
+    _wait(lambda: _inbox_has_batches(db, 1), "the completion callback")
+    dispatcher.callback_step()
+    assert _batch_facts(db, first) == (1, 0)  # queued whole, no item touched
+    dispatcher.query_chunk(gsma)
+    assert states(first) == {"SUCCEEDED": 100}
+    assert _batch_facts(db, first) == (0, 0)
+
+    second = flow.released(period="2026-Q2")
+    assert dispatcher.send_chunk(gsma) == 100
+    _wait(lambda: _inbox_has_batches(db, 2), "the second completion callback")
+    dispatcher.callback_step()
+    assert _batch_facts(db, second) == (1, 0)
+    sim.patch("/_admin/behaviour", json={"gsma": {"down": {"seconds": 60, "mode": "unavailable"}}})
+    dispatcher.query_chunk(gsma)
+    assert _batch_facts(db, second) == (0, 100)  # results unreadable: every item to a status query
+    assert states(second) == {"SUBMITTED": 100}
+
+    sim.patch("/_admin/behaviour", json={"gsma": {"down": {"seconds": 0}}})
+    driven(_final(states, second, 100), timeout=60)
+    assert states(second) == {"SUCCEEDED": 100}
+    _paid_once(sim, _references(db, first) + _references(db, second))

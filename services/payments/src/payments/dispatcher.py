@@ -236,10 +236,12 @@ class Dispatcher:
     def send_chunk(self, gateway: Gateway) -> int:
         limit = self.settings.batch_size if gateway.batch else self.settings.chunk_size
         batch_key = uuid4() if gateway.batch else None
+        after = self._sent_up_to.get(gateway.name)
         with self.unit_of_work() as uow:
-            rows = uow.payments.claim_to_send(
-                gateway.name, limit=limit, batch_key=batch_key, after=self._sent_up_to.get(gateway.name)
-            )
+            rows = uow.payments.claim_to_send(gateway.name, limit=limit, batch_key=batch_key, after=after)
+            if len(rows) < limit and after is not None:
+                # Past the end: the rest of the chunk from the start (payments released meanwhile, below the mark).
+                rows += uow.payments.claim_to_send(gateway.name, limit=limit - len(rows), batch_key=batch_key)
             publish_instructed(uow, rows)
             uow.commit()
         with self._marks:
@@ -247,8 +249,8 @@ class Dispatcher:
             mark = self._sent_up_to.get(gateway.name)
             if len(rows) < limit:
                 self._sent_up_to.pop(gateway.name, None)
-            elif mark is None or rows[-1]["id"] > mark:
-                self._sent_up_to[gateway.name] = rows[-1]["id"]
+            elif mark is None or max(row["id"] for row in rows) > mark:
+                self._sent_up_to[gateway.name] = max(row["id"] for row in rows)
         if rows:
             self._send(gateway, rows, batch_key)
         return len(rows)
@@ -286,10 +288,16 @@ class Dispatcher:
             rows = uow.payments.claim_to_query(
                 gateway.name, limit=self.settings.chunk_size, backoff_seconds=1.0
             )
+            due: set[UUID] = set()
             if batches and gateway.batch:
                 rows += uow.payments.claim_batches_to_query(
                     gateway.name, batches=BATCHES_PER_QUERY, backoff_seconds=1.0
                 )
+                # Batches the provider said are complete: their items were never marked one by one.
+                claimed = {row["id"] for row in rows}
+                completed = uow.payments.take_due_batches(gateway.name, batches=BATCHES_PER_QUERY)
+                rows += [row for row in completed if row["id"] not in claimed]
+                due = {row["batch_key"] for row in completed}
             uow.commit()
         if not rows:
             return 0
@@ -313,13 +321,19 @@ class Dispatcher:
         for row in batched:
             by_batch[row["batch_key"]].append(row)
         resend_batches: list[tuple[UUID, list[dict[str, Any]]]] = []
+        unsettled: list[UUID] = []
         for batch_key, members in by_batch.items():
             outcome = self._settle_batch(gateway, batch_key, members, news)
             if outcome == "resend":
                 resend_batches.append((batch_key, members))
-        if news:
+            elif outcome != "settled" and batch_key in due:
+                unsettled.append(batch_key)
+        if news or unsettled:
             with self.unit_of_work() as uow:
-                record_payment_news(uow, news, source=f"query:{gateway.name}")
+                if news:
+                    record_payment_news(uow, news, source=f"query:{gateway.name}")
+                # A complete batch whose results could not be read: its items go to status queries.
+                uow.payments.mark_batches_for_query(unsettled)
                 uow.commit()
         if resend:
             self._resend(gateway, resend, None)

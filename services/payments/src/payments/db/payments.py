@@ -333,6 +333,55 @@ class PaymentRepository:
             counts[key] += 1
         return counts
 
+    def add_due_batches(self, batch_keys: Iterable[UUID]) -> dict[UUID, int]:
+        """Batches the provider says are complete, queued for their results to be read (`take_due_batches`);
+        how many items of each are not final yet (0 for a batch we do not know). No payment row is written."""
+        keys = sorted(set(batch_keys))
+        if not keys:
+            return {}
+        rows = self.connection.execute(
+            text(
+                f"""
+                WITH members AS (
+                    SELECT batch_key, min(provider) AS provider,
+                           count(*) FILTER (WHERE state NOT IN {FINAL_STATES}) AS open
+                    FROM "payments".payment WHERE batch_key = ANY(CAST(:keys AS uuid[])) GROUP BY batch_key
+                ), added AS (
+                    INSERT INTO "payments".batch_due (batch_key, provider)
+                    SELECT batch_key, provider FROM members WHERE open > 0 ON CONFLICT DO NOTHING
+                )
+                SELECT batch_key, open FROM members
+                """
+            ),
+            {"keys": keys},
+        ).all()
+        counts = dict.fromkeys(keys, 0)
+        counts.update({key: int(open_items) for key, open_items in rows})
+        return counts
+
+    def take_due_batches(self, provider: str, *, batches: int) -> list[dict[str, Any]]:
+        """The unfinished items of up to `batches` complete batches, taken off the queue (another dispatcher
+        skips them). Their rows are not claimed: whoever settles them records news under row locks, and items
+        left unsettled are marked for a status query (`mark_batches_for_query`) or found quiet later."""
+        rows = self.connection.execute(
+            text(
+                f"""
+                WITH due AS (
+                    DELETE FROM "payments".batch_due WHERE batch_key IN (
+                        SELECT batch_key FROM "payments".batch_due WHERE provider = :provider
+                        ORDER BY added_at LIMIT :batches FOR UPDATE SKIP LOCKED)
+                    RETURNING batch_key
+                )
+                SELECT {_WORK_COLUMNS}
+                FROM "payments".payment p JOIN "payments".entitlement e ON e.id = p.entitlement_id
+                WHERE p.batch_key IN (SELECT batch_key FROM due) AND p.state NOT IN {FINAL_STATES}
+                ORDER BY p.id
+                """
+            ),
+            {"provider": provider, "batches": batches},
+        )
+        return _records(rows)
+
     def by_keys(self, provider_request_keys: Iterable[UUID]) -> dict[UUID, dict[str, Any]]:
         """The payments holding these keys (what matching a callback needs), by key."""
         rows = self.connection.execute(

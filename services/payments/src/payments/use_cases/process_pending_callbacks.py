@@ -5,7 +5,7 @@ share the work). Unsigned providers (GSMA, MTN) are matched by the unguessable k
 a payment to SUBMITTED or PENDING; anything final they say marks the payment for an authenticated status query
 (the dispatcher's job). Wave's signature is verified again against the time of receipt and its events apply
 directly. Unknown references are kept (`outcome = unknown_reference`) and listed for operators. A GSMA batch
-completion marks the batch's items for a query. Every row is settled in one statement.
+completion queues the batch for its results to be read. Every row is settled in one statement.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def process_pending_callbacks(uow: PaymentsUnitOfWork, *, limit: int, wave_secre
         detail = "; ".join(f"{o.kind}: {o.reason}" for o in outcomes) or "ignored"
         settled.add(item.row, "applied", detail, payment_id=item.payment_id, event_key=item.event.event_key)
     batches = [(row, _uuid(row["key"])) for row in rows if row["batch"]]
-    marked = uow.payments.mark_batches_for_query(key for _, key in batches if key)
+    marked = uow.payments.add_due_batches(key for _, key in batches if key)
     for row, batch_key in batches:
         count = marked.get(batch_key, 0) if batch_key else 0
         outcome = "batch_completed" if count else "unknown_reference"
