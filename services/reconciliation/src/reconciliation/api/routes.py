@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Callable
 from typing import Any, BinaryIO
 from uuid import UUID
 
@@ -34,6 +35,7 @@ from reconciliation.api.schemas import (
     StatementOut,
     VerificationOut,
 )
+from reconciliation.db.unit_of_work import ReconciliationUnitOfWork
 from reconciliation.redemptions.report import RedemptionReportTooLarge
 from reconciliation.statements.lines import StatementFormat, StatementTooLarge
 from reconciliation.use_cases.chain_audit import verify_audit_chain
@@ -42,6 +44,7 @@ from reconciliation.use_cases.import_statement import import_statement
 from reconciliation.use_cases.register_account import register_account
 from reconciliation.use_cases.report_cycle import cycle_report, cycle_summary
 from reconciliation.use_cases.resolve_discrepancy import resolve_discrepancy
+from shared.auth import Principal
 from shared.errors import NotFound, PayloadTooLarge
 from shared.http.errors import ApiError
 from shared.http.idempotency import fingerprint, run_once
@@ -110,6 +113,34 @@ async def _spool(
     return spool, digest.hexdigest()
 
 
+async def _import_once(
+    request: Request,
+    user: Principal,
+    uow: ReconciliationUnitOfWork,
+    key: str | None,
+    *,
+    path: str,
+    work: Callable[[BinaryIO, int], tuple[int, Any]],
+    too_large: type[PayloadTooLarge] = StatementTooLarge,
+) -> Response:
+    """A file import: the body spooled (413 past the limit), then `work(spool, limit)` once per idempotency
+    key in one transaction, the request told apart by the file's digest."""
+    limit = request.app.state.settings.max_body_bytes
+    spool, sha256 = await _spool(request, limit, too_large)
+
+    def transaction() -> Response:
+        with spool, uow:
+            return run_once(
+                uow,
+                principal=user,
+                key=key,
+                request_fingerprint=fingerprint("POST", path, sha256.encode()),
+                work=lambda: work(spool, limit),
+            )
+
+    return await run_in_threadpool(transaction)
+
+
 @router.post("/statements", status_code=201, response_model=StatementImportOut)
 async def post_statement(
     request: Request,
@@ -120,10 +151,8 @@ async def post_statement(
 ) -> Response:
     """Import a camt.053, MT940 or operator CSV statement: checked, stored and matched as a whole, or refused."""
     chosen = statement_format(format, request.headers.get("content-type"))
-    limit = request.app.state.settings.max_body_bytes
-    spool, sha256 = await _spool(request, limit)
 
-    def work() -> tuple[int, Any]:
+    def work(spool: BinaryIO, limit: int) -> tuple[int, Any]:
         imported = import_statement(
             uow, source=spool, statement_format=chosen, imported_by=user, max_bytes=limit
         )
@@ -131,17 +160,7 @@ async def post_statement(
             statements=[ImportedStatementOut.model_validate(item, from_attributes=True) for item in imported]
         )
 
-    def transaction() -> Response:
-        with spool, uow:
-            return run_once(
-                uow,
-                principal=user,
-                key=key,
-                request_fingerprint=fingerprint("POST", f"/v1/statements?format={chosen}", sha256.encode()),
-                work=work,
-            )
-
-    return await run_in_threadpool(transaction)
+    return await _import_once(request, user, uow, key, path=f"/v1/statements?format={chosen}", work=work)
 
 
 @router.get("/statements/{statement_id}", response_model=StatementOut)
@@ -175,24 +194,14 @@ async def post_redemption_report(
 ) -> Response:
     """Import a vendor's voucher redemption report (CSV): its readable rows matched against the redemptions
     payments recorded, its unreadable rows listed with their reasons; a malformed file is refused whole."""
-    limit = request.app.state.settings.max_body_bytes
-    spool, sha256 = await _spool(request, limit, RedemptionReportTooLarge)
 
-    def work() -> tuple[int, Any]:
+    def work(spool: BinaryIO, limit: int) -> tuple[int, Any]:
         imported = import_redemption_report(uow, source=spool, imported_by=user, max_bytes=limit)
         return 201, RedemptionReportImportOut.model_validate(imported, from_attributes=True)
 
-    def transaction() -> Response:
-        with spool, uow:
-            return run_once(
-                uow,
-                principal=user,
-                key=key,
-                request_fingerprint=fingerprint("POST", "/v1/redemption-reports", sha256.encode()),
-                work=work,
-            )
-
-    return await run_in_threadpool(transaction)
+    return await _import_once(
+        request, user, uow, key, path="/v1/redemption-reports", work=work, too_large=RedemptionReportTooLarge
+    )
 
 
 @router.get("/redemption-reports/{report_id}", response_model=RedemptionReportOut)
