@@ -139,18 +139,32 @@ def run_release(
     try:
         while True:
             with engine.connect() as conn:
-                done = conn.execute(
+                # The first open payment, a probe of the (cycle, state) index (as the dispatcher asks): a
+                # count of the settled ones read the whole cycle twice a second (46 ms at 100,000).
+                unsettled = conn.execute(
                     text(
-                        "SELECT count(*) FROM \"payments\".payment WHERE cycle_id = :c AND state IN ('SUCCEEDED','FAILED','REJECTED')"
+                        'SELECT state FROM "payments".payment WHERE cycle_id = :c '
+                        "AND state IN ('APPROVED', 'SUBMITTING', 'SUBMITTED', 'PENDING', 'UNKNOWN') "
+                        "ORDER BY cycle_id, state LIMIT 1"
                     ),
                     {"c": cycle_id},
-                ).scalar_one()
-            if done >= households:
+                ).first()
+            if unsettled is None:
                 break
             if time.perf_counter() - started > 1800:
-                raise RuntimeError(f"only {done} of {households} settled after 30 min")
+                raise RuntimeError(f"{households} payments not all settled after 30 min")
             time.sleep(0.5)
         total_s = time.perf_counter() - started
+        with engine.connect() as conn:
+            settled = conn.execute(
+                text(
+                    'SELECT count(*) FROM "payments".payment WHERE cycle_id = :c '
+                    "AND state IN ('SUCCEEDED', 'FAILED', 'REJECTED')"
+                ),
+                {"c": cycle_id},
+            ).scalar_one()
+        if settled != households:
+            raise RuntimeError(f"{settled} of {households} payments settled")
         cpu = sum(cpu_seconds(dispatcher.pid) for dispatcher in dispatchers)
         rss = max(peak_rss_mb(dispatcher.pid) for dispatcher in dispatchers)
         spent = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in others.items()}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +56,9 @@ EVENT_BATCH = 1000
 BATCHES_PER_QUERY = 4
 #: Vouchers expired per housekeeping pass (the rest wait for the next pass, a second later).
 VOUCHER_EXPIRY_BATCH = 5000
+#: How many times within `stale_after_seconds` the stale and quiet sweeps run (at 200,000 payments each
+#: was a scan of 40–45 ms, every second).
+SWEEPS_PER_STALE_AGE = 6
 
 
 class Dispatcher:
@@ -111,9 +115,15 @@ class Dispatcher:
         )
         for worker in workers:
             worker.start()
+        swept = float("-inf")
         while not stop.is_set():
+            # Finished cycles are closed within a second; the sweeps for payments stale or quiet for
+            # `stale_after_seconds` (each a scan of the open payments) run a few times within that age.
+            sweep = time.monotonic() - swept >= self.settings.stale_after_seconds / SWEEPS_PER_STALE_AGE
             try:
-                self.housekeeping()
+                self.housekeeping(sweep=sweep)
+                if sweep:
+                    swept = time.monotonic()
             except Exception:
                 log.exception("housekeeping failed; retrying")
             stop.wait(1.0)
@@ -196,9 +206,15 @@ class Dispatcher:
 
     # --- housekeeping ------------------------------------------------------------------------------------
 
-    def housekeeping(self) -> int:
+    def housekeeping(self, *, sweep: bool = True) -> int:
+        """Close finished cycles and expire vouchers; with `sweep`, also put payments left SUBMITTING in doubt
+        and flag quiet ones for a status query."""
         with self.unit_of_work() as uow:
-            stale = uow.payments.put_stale_in_doubt(older_than_seconds=self.settings.stale_after_seconds)
+            stale = (
+                uow.payments.put_stale_in_doubt(older_than_seconds=self.settings.stale_after_seconds)
+                if sweep
+                else []
+            )
             by_cycle: dict[UUID, list[PaymentOutcome]] = defaultdict(list)
             for row in stale:
                 by_cycle[row["cycle_id"]].append(
@@ -217,7 +233,9 @@ class Dispatcher:
                         PaymentsInDoubt(cycle_id=cycle_id, items=items[start : start + EVENT_BATCH]),
                         subject=str(cycle_id),
                     )
-            quiet = uow.payments.flag_quiet(older_than_seconds=self.settings.stale_after_seconds)
+            quiet = (
+                uow.payments.flag_quiet(older_than_seconds=self.settings.stale_after_seconds) if sweep else 0
+            )
             expired = expire_vouchers(uow, limit=VOUCHER_EXPIRY_BATCH)
             closed = self._close_finished_cycles(uow)
             uow.commit()

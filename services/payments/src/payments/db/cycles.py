@@ -10,6 +10,8 @@ from uuid import UUID
 import orjson
 from sqlalchemy import Connection, text
 
+from payments.db.payments import OPEN_STATES
+
 #: Accents folded the way `Area` compares places (`Ségou` = `SEGOU`).
 _FOLD_FROM = "àâäáãèéêëìíîïòóôöõùúûüçñÀÂÄÁÃÈÉÊËÌÍÎÏÒÓÔÖÕÙÚÛÜÇÑ"
 _FOLD_TO = "aaaaaeeeeiiiiooooouuuucnaaaaaeeeeiiiiooooouuuucn"
@@ -337,14 +339,22 @@ class CycleRepository:
         return [dict(row) for row in rows]
 
     def released_unfinished(self) -> list[UUID]:
-        """Released cycles whose every payment is terminal (in doubt is not terminal)."""
+        """Released cycles whose every payment is terminal (in doubt is not terminal).
+
+        Asked as "the first open payment of the cycle, in `payment_cycle_state` order": a probe of that
+        index whatever the statistics say. As `NOT EXISTS`, the planner, misled by statistics the dispatcher
+        outdates every second, read every payment instead (a hash anti-join, or a sequential scan): 35–125 ms a
+        call at 100,000 payments, asked every second.
+        """
         return list(
             self.connection.execute(
                 text(
-                    "SELECT c.id FROM \"payments\".cycle c WHERE c.state = 'released' AND NOT EXISTS ("
-                    'SELECT 1 FROM "payments".payment p WHERE p.cycle_id = c.id AND p.state NOT IN '
-                    "('SUCCEEDED', 'FAILED', 'REJECTED', 'CANCELLED', 'REVERSED')) FOR UPDATE SKIP LOCKED"
-                )
+                    "SELECT c.id FROM \"payments\".cycle c WHERE c.state = 'released' AND ("
+                    'SELECT p.state FROM "payments".payment p WHERE p.cycle_id = c.id '
+                    "AND p.state = ANY(CAST(:open AS text[])) ORDER BY p.cycle_id, p.state LIMIT 1) IS NULL "
+                    "FOR UPDATE SKIP LOCKED"
+                ),
+                {"open": list(OPEN_STATES)},
             ).scalars()
         )
 

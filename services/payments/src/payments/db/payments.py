@@ -12,6 +12,8 @@ from payments.db.tables import payment_history
 from shared.bulk import insert_rows
 
 FINAL_STATES = ("SUCCEEDED", "FAILED", "REJECTED", "CANCELLED", "REVERSED")
+#: Every other state: what "not finished yet" is asked with (one index probe per state, see `released_unfinished`).
+OPEN_STATES = ("CREATED", "APPROVED", "SUBMITTING", "SUBMITTED", "PENDING", "UNKNOWN")
 
 _CREATE = """
 WITH created AS (
