@@ -54,7 +54,13 @@ def sent(flow: Flow, seed: Seed, db: Engine) -> Any:
 def _payment(db: Engine, reference: str) -> dict[str, Any]:
     with db.connect() as conn:
         row = (
-            conn.execute(text('SELECT * FROM "payments".payment WHERE reference = :r'), {"r": reference})
+            conn.execute(
+                text(
+                    'SELECT p.*, EXISTS (SELECT 1 FROM "payments".query_due q WHERE q.payment_id = p.id) '
+                    'AS queued FROM "payments".payment p WHERE reference = :r'
+                ),
+                {"r": reference},
+            )
             .mappings()
             .one()
         )
@@ -212,7 +218,11 @@ def test_an_unsigned_final_callback_waits_for_a_status_query(
 
     assert answer.status_code == 200
     after = _payment(db, payment["reference"])
-    assert (after["state"], after["needs_query"]) == ("SUBMITTED", True)
+    # queued for the query; the payment row itself is not written (`query_due`)
+    assert (after["state"], after["needs_query"], after["queued"]) == ("SUBMITTED", False, True)
+    assert after["updated_at"] == payment["updated_at"]
+    shown = flow.api.get(f"/v1/payments/{payment['id']}", headers=flow.auth("auditor")).json()
+    assert shown["needs_query"] is True
 
 
 def test_a_callback_to_a_path_no_payment_has_is_kept_as_unknown(
@@ -283,7 +293,7 @@ def test_every_callback_fixture_replayed_through_the_endpoint_gives_its_expected
         )
     else:
         # unsigned: the callback's word is recorded, and money state waits for an authenticated status query
-        assert after["needs_query"] is True
+        assert after["needs_query"] or after["queued"]
         assert any(
             step["outcome"] == "unconfirmed" and state_after in step["reason"] for step in detail["history"]
         )
@@ -388,7 +398,7 @@ def test_a_gsma_callback_whose_correlation_id_differs_from_its_path_is_refused_a
     assert _raw(db) == [("gsma", "discarded")]
     assert process_callbacks() == 0
     after = _payment(db, payment["reference"])
-    assert (after["state"], after["needs_query"]) == ("SUBMITTED", False)
+    assert (after["state"], after["needs_query"], after["queued"]) == ("SUBMITTED", False, False)
 
 
 def test_a_crash_between_receipt_and_processing_loses_nothing(

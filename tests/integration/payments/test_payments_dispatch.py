@@ -322,3 +322,74 @@ def test_a_complete_batch_is_settled_from_its_results_or_its_items_go_to_status_
     driven(_final(states, second, 100), timeout=60)
     assert states(second) == {"SUCCEEDED": 100}
     _paid_once(sim, _references(db, first) + _references(db, second))
+
+
+def _query_facts(db: Engine, cycle_id: str) -> tuple[int, int]:
+    """Payments of the cycle queued for a status query, and those flagged for one."""
+    with db.connect() as conn:
+        queued, flagged = conn.execute(
+            text(
+                'SELECT count(q.payment_id), count(*) FILTER (WHERE p.needs_query) FROM "payments".payment p '
+                'LEFT JOIN "payments".query_due q ON q.payment_id = p.id WHERE p.cycle_id = :c'
+            ),
+            {"c": cycle_id},
+        ).one()
+    return int(queued), int(flagged)
+
+
+def test_an_unsigned_callback_queues_its_payment_for_one_status_query(
+    flow: Flow, seed: Seed, sim: httpx.Client, states: Any, db: Engine, dispatcher: Dispatcher, driven: Any
+) -> None:
+    """MTN's final callbacks queue their payments (no payment row is written for them); the query thread
+    takes them off the queue and settles them. When the provider cannot answer, the payments taken are
+    flagged for status queries with back-off instead, and settled once it answers again — paid once each."""
+    flow.scheme()
+    seed(count=20, operator="moov")
+    mtn = dispatcher.gateways["mtn"]
+
+    first = flow.released(period="2026-Q1")
+    assert dispatcher.send_chunk(mtn) == 20
+    _wait(lambda: _inbox_count(db) >= 20, "the callbacks")
+    dispatcher.callback_step()
+    assert _query_facts(db, first) == (20, 0)
+    assert states(first) == {"SUBMITTED": 20}
+    with db.begin() as conn:  # no news for an hour: they would be "quiet", were they not queued
+        conn.execute(
+            text(
+                "UPDATE \"payments\".payment SET updated_at = now() - interval '1 hour' WHERE cycle_id = :c"
+            ),
+            {"c": first},
+        )
+    with dispatcher.unit_of_work() as uow:
+        assert uow.payments.flag_quiet(older_than_seconds=60) == 0  # queued ones are not "quiet"
+        uow.commit()
+    with dispatcher.unit_of_work() as uow:  # taken in the order queued, each take after the last position
+        taken, up_to = uow.payments.take_due_queries("mtn", limit=5)
+        rest, last = uow.payments.take_due_queries("mtn", limit=100, after=up_to)
+        assert (len(taken), len(rest)) == (5, 15)
+        assert up_to is not None and last is not None and last > up_to
+        assert uow.payments.take_due_queries("mtn", limit=100) == ([], None)
+        # (rolled back: the queue is as it was)
+    assert dispatcher.query_chunk(mtn) == 20
+    assert states(first) == {"SUCCEEDED": 20}
+    assert _query_facts(db, first) == (0, 0)
+
+    second = flow.released(period="2026-Q2")
+    assert dispatcher.send_chunk(mtn) == 20
+    _wait(lambda: _inbox_count(db) >= 40, "the second callbacks")
+    dispatcher.callback_step()
+    assert _query_facts(db, second) == (20, 0)
+    sim.patch("/_admin/behaviour", json={"mtn": {"down": {"seconds": 60, "mode": "unavailable"}}})
+    assert dispatcher.query_chunk(mtn) == 20
+    assert _query_facts(db, second) == (0, 20)  # no answer: flagged, to be asked again after a back-off
+    assert states(second) == {"SUBMITTED": 20}
+
+    sim.patch("/_admin/behaviour", json={"mtn": {"down": {"seconds": 0}}})
+    driven(_final(states, second, 20), timeout=60)
+    assert states(second) == {"SUCCEEDED": 20}
+    _paid_once(sim, _references(db, first) + _references(db, second))
+
+
+def _inbox_count(db: Engine) -> int:
+    with db.connect() as conn:
+        return int(conn.execute(text('SELECT count(*) FROM "payments".raw_callback')).scalar_one())

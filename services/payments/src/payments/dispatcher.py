@@ -56,6 +56,8 @@ EVENT_BATCH = 1000
 BATCHES_PER_QUERY = 4
 #: Vouchers expired per housekeeping pass (the rest wait for the next pass, a second later).
 VOUCHER_EXPIRY_BATCH = 5000
+#: How often takes from the status-query queue start again from its beginning (see `_queue_mark`).
+QUEUE_REWIND_SECONDS = 5.0
 #: How many times within `stale_after_seconds` the stale and quiet sweeps run (at 200,000 payments each
 #: was a scan of 40–45 ms, every second).
 SWEEPS_PER_STALE_AGE = 6
@@ -83,6 +85,10 @@ class Dispatcher:
         #: Per provider, the highest payment id claimed for sending (see `claim_to_send`).
         self._sent_up_to: dict[str, UUID] = {}
         self._marks = threading.Lock()
+        #: Per provider, the last position taken from the status-query queue, and when takes last started
+        #: from its beginning (see `_queue_mark`).
+        self._queried_up_to: dict[str, int] = {}
+        self._queue_rewound: dict[str, float] = {}
         self._askers = {
             name: ThreadPoolExecutor(max_workers=gateway.concurrency, thread_name_prefix=f"ask-{name}")
             for name, gateway in gateways.items()
@@ -306,6 +312,13 @@ class Dispatcher:
             rows = uow.payments.claim_to_query(
                 gateway.name, limit=self.settings.chunk_size, backoff_seconds=1.0
             )
+            # Payments whose unsigned callback queued them for a query (their rows were not flagged).
+            taken, up_to = uow.payments.take_due_queries(
+                gateway.name, limit=self.settings.chunk_size, after=self._queue_mark(gateway.name)
+            )
+            claimed = {row["id"] for row in rows}
+            queued = [row for row in taken if row["id"] not in claimed]
+            rows += queued
             due: set[UUID] = set()
             if batches and gateway.batch:
                 rows += uow.payments.claim_batches_to_query(
@@ -317,12 +330,17 @@ class Dispatcher:
                 rows += [row for row in completed if row["id"] not in claimed]
                 due = {row["batch_key"] for row in completed}
             uow.commit()
+        if up_to is not None:
+            with self._marks:
+                self._queried_up_to[gateway.name] = max(up_to, self._queried_up_to.get(gateway.name, up_to))
         if not rows:
             return 0
         batched = [row for row in rows if row["batch_key"] is not None]
         single = [row for row in rows if row["batch_key"] is None]
         news: dict[UUID, list[News]] = {}
         resend: list[dict[str, Any]] = []
+        unanswered: list[UUID] = []  # taken off the query queue, still unsettled: flagged for later queries
+        from_queue = {row["id"] for row in queued}
         if single:
             events = fan_out(
                 self._askers[gateway.name],
@@ -335,6 +353,8 @@ class Dispatcher:
                     news[row["id"]] = [News("evidence", evidence=event)]
                 elif row["state"] == PaymentState.UNKNOWN.value:
                     resend.append(row)
+                elif row["id"] in from_queue:
+                    unanswered.append(row["id"])
         by_batch: dict[UUID, list[dict[str, Any]]] = defaultdict(list)
         for row in batched:
             by_batch[row["batch_key"]].append(row)
@@ -346,18 +366,28 @@ class Dispatcher:
                 resend_batches.append((batch_key, members))
             elif outcome != "settled" and batch_key in due:
                 unsettled.append(batch_key)
-        if news or unsettled:
+        if news or unsettled or unanswered:
             with self.unit_of_work() as uow:
                 if news:
                     record_payment_news(uow, news, source=f"query:{gateway.name}")
                 # A complete batch whose results could not be read: its items go to status queries.
                 uow.payments.mark_batches_for_query(unsettled)
+                uow.payments.flag_for_query(unanswered)
                 uow.commit()
         if resend:
             self._resend(gateway, resend, None)
         for batch_key, members in resend_batches:
             self._resend(gateway, members, batch_key)
         return len(rows)
+
+    def _queue_mark(self, provider: str) -> int | None:
+        """Where the next take from the query queue starts (see `take_due_queries`): after the last position
+        taken, and from the start every few seconds, for entries committed out of order below the mark."""
+        with self._marks:
+            if time.monotonic() - self._queue_rewound.get(provider, float("-inf")) >= QUEUE_REWIND_SECONDS:
+                self._queue_rewound[provider] = time.monotonic()
+                self._queried_up_to.pop(provider, None)
+            return self._queried_up_to.get(provider)
 
     def _settle_batch(
         self, gateway: Gateway, batch_key: UUID, members: list[dict[str, Any]], news: dict[UUID, list[News]]

@@ -2,7 +2,9 @@
 
 Every payment named is locked (`FOR UPDATE`, in id order), rebuilt as a domain `Payment`, moved by its news in
 order, written back in one statement, its transitions and refusals added to its history, and the resulting
-facts published in batches: `payments.sent|confirmed|failed|in_doubt|reversed|status_conflicted`.
+facts published in batches: `payments.sent|confirmed|failed|in_doubt|reversed|status_conflicted`. A payment
+the news leaves as it was is not written; one sent on its own whose only change is to await a status query
+(an unsigned callback's word) is queued for the query instead (`query_due`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from payments.db.payments import WRITTEN_COLUMNS
 from payments.db.unit_of_work import PaymentsUnitOfWork
 from payments.domain.payments import Authenticity, FailureCode, Outcome, OutcomeKind, Payment, PaymentState
 from payments.providers.events import ProviderEvent, SendResult
@@ -96,6 +99,7 @@ def record_payment_news(
     changes: list[dict[str, Any]] = []
     published: dict[tuple[type[BaseModel], UUID], list[PaymentOutcome]] = defaultdict(list)
     applied: dict[UUID, Applied] = {}
+    queries: dict[UUID, str] = {}
     for payment_id, row in rows.items():
         payment = domain_payment(row)
         outcomes: list[Outcome] = []
@@ -145,9 +149,14 @@ def record_payment_news(
             fee=fee,
             needs_query=needs_query,
         )
-        changes.append(new_row)
+        changed = {column for column in WRITTEN_COLUMNS if new_row[column] != row[column]}
+        if changed == {"needs_query"} and needs_query and row["batch_key"] is None and row["provider"]:
+            queries[payment_id] = row["provider"]  # the row stays as it is: see `add_due_queries`
+        elif changed:
+            changes.append(new_row)
         applied[payment_id] = Applied(payment_id, new_row, outcomes, per_news)
     uow.payments.write(changes)
+    uow.payments.add_due_queries(queries)
     uow.payments.add_history(history)
     for (model, cycle_id), items in published.items():
         for start in range(0, len(items), EVENT_BATCH):
