@@ -77,3 +77,18 @@ def test_references_that_would_not_survive_an_mt940_statement_are_refused(text: 
 def test_out_of_range_parts_are_refused(code: str, sequence: int, attempt: int) -> None:
     with pytest.raises(InvalidInput):
         reference(code, Period.parse("2026-Q1"), sequence, attempt)
+
+
+@given(st.text(alphabet=st.sampled_from([*sorted(SWIFT_X_CHARACTERS), "é", "_", "\n", "/"]), max_size=20))
+def test_a_text_is_a_reference_exactly_when_it_keeps_the_three_rules(text: str) -> None:
+    """The one-pattern check accepts what the rules accept, and a refusal names the rule broken."""
+    sized = 1 <= len(text) <= 16
+    swift_x = set(text) <= SWIFT_X_CHARACTERS
+    slashes = not (text.startswith("/") or text.endswith("/") or "//" in text)
+    if sized and swift_x and slashes:
+        assert validate_reference(text) == text
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            validate_reference(text)
+        rule = "characters:" if not sized else "SWIFT-X" if not swift_x else "'/'"
+        assert rule in str(refused.value)

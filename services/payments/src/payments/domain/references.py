@@ -23,15 +23,21 @@ MAX_ATTEMPTS = 26
 _PROGRAMME_CODE = re.compile(r"^[A-Z][A-Z0-9]{0,2}$")
 
 
+#: A reference that can travel everywhere, in one match (every payment checks its reference when built,
+#: several times over its life: the three rules checked one by one cost ~5 % of the dispatcher).
+_VALID_REFERENCE = re.compile(r"(?!/)(?!.*//)[A-Za-z0-9/\-?:().,'+ ]{1,16}(?<!/)")
+
+
 def validate_reference(text: str) -> str:
     """Return `text` if it can travel as a reference everywhere (MT940 `16x`), else refuse it."""
+    if _VALID_REFERENCE.fullmatch(text):
+        return text
+    # Refused: say which rule.
     if not text or len(text) > MAX_REFERENCE_LENGTH:
         raise InvalidInput(f"a reference has 1 to {MAX_REFERENCE_LENGTH} characters: {text!r}")
     if not set(text) <= SWIFT_X_CHARACTERS:
         raise InvalidInput(f"a reference uses only SWIFT-X characters: {text!r}")
-    if text.startswith("/") or text.endswith("/") or "//" in text:
-        raise InvalidInput(f"a reference neither starts nor ends with '/' nor holds '//': {text!r}")
-    return text
+    raise InvalidInput(f"a reference neither starts nor ends with '/' nor holds '//': {text!r}")
 
 
 def _period_tag(period: Period) -> str:

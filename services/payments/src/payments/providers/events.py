@@ -5,7 +5,6 @@ Readers never raise on what a provider sends: a value that cannot be read become
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import orjson
 
 from payments.domain.payments import Authenticity, FailureCode, PaymentState
 from shared.money import XOF, Currency
@@ -129,7 +129,7 @@ class SendResult:
 def json_object(raw: bytes) -> dict[str, Any] | None:
     """The JSON object in `raw`, or None (not JSON, not an object, not UTF-8)."""
     try:
-        value = json.loads(raw)
+        value = orjson.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None
     return value if isinstance(value, dict) else None

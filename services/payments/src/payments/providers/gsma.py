@@ -19,6 +19,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 import httpx
+import orjson
 
 from payments.domain.payments import Authenticity, FailureCode, PaymentState
 from payments.providers.events import (
@@ -473,7 +474,7 @@ class GsmaMmapiClient:
                     headers=self._headers(None, None),
                     timeout=self._timeout,
                 )
-                batch = response.json() if response.status_code == 200 else None
+                batch = orjson.loads(response.content) if response.status_code == 200 else None
             except (httpx.HTTPError, ValueError):
                 return None
             if not isinstance(batch, list):

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 _Origin = tuple[str, str, int]
 #: Query parameters, as the adapters pass them.
@@ -91,12 +92,16 @@ class DirectHttp:
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
             merged["Authorization"] = f"Basic {token}"
+        content = None
+        if json is not None:  # orjson: a 2,000-item GSMA batch cost ~2 % of the dispatcher through `json`
+            content = orjson.dumps(json)
+            merged.setdefault("Content-Type", "application/json")
         request = httpx.Request(
             method,
             url,
             params=params,
             headers=merged,
-            json=json,
+            content=content,
             extensions={"timeout": httpx.Timeout(timeout).as_dict()},
         )
         response = self._transport.handle_request(request)

@@ -77,15 +77,20 @@ class Applied:
         return PaymentState(self.row["state"])
 
 
+#: States and failure codes by their stored value (a dict lookup: calling the enum cost ~3 % of the dispatcher).
+_STATES = {state.value: state for state in PaymentState}
+_FAILURE_CODES = {code.value: code for code in FailureCode}
+
+
 def domain_payment(row: Mapping[str, Any]) -> Payment:
     return Payment(
         instruction_id=row["instruction_id"],
         amount=xof(int(row["amount"])),
         attempt_no=int(row["attempt_no"]),
         provider_request_key=row["provider_request_key"],
-        state=PaymentState(row["state"]),
+        state=_STATES[row["state"]],
         provider_tx_ref=row["provider_tx_ref"],
-        failure_code=FailureCode(row["failure_code"]) if row["failure_code"] else None,
+        failure_code=_FAILURE_CODES[row["failure_code"]] if row["failure_code"] else None,
     )
 
 
@@ -149,11 +154,14 @@ def record_payment_news(
             fee=fee,
             needs_query=needs_query,
         )
-        changed = {column for column in WRITTEN_COLUMNS if new_row[column] != row[column]}
-        if changed == {"needs_query"} and needs_query and row["batch_key"] is None and row["provider"]:
-            queries[payment_id] = row["provider"]  # the row stays as it is: see `add_due_queries`
-        elif changed:
+        if new_row["state"] != row["state"]:  # the common case, decided without comparing every column
             changes.append(new_row)
+        else:
+            changed = {column for column in WRITTEN_COLUMNS if new_row[column] != row[column]}
+            if changed == {"needs_query"} and needs_query and row["batch_key"] is None and row["provider"]:
+                queries[payment_id] = row["provider"]  # the row stays as it is: see `add_due_queries`
+            elif changed:
+                changes.append(new_row)
         applied[payment_id] = Applied(payment_id, new_row, outcomes, per_news)
     uow.payments.write(changes)
     uow.payments.add_due_queries(queries)
