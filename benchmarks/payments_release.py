@@ -1,7 +1,7 @@
 """Release of an N-household cycle against the simulator (GSMA batches, MTN or Wave one by one) and the callback inbox.
 
     .venv/bin/python benchmarks/payments_release.py [--parts release,callbacks] [--households 200000]
-        [--dialects gsma,mtn,wave] [--dispatchers 1] [--provider-concurrency 48] [--callbacks 20000] [--concurrency 32] [--durable]
+        [--dialects gsma,mtn,wave] [--dispatchers 1] [--provider-concurrency N] [--callbacks 20000] [--concurrency 32] [--durable]
 
 `release`: entitlements → instructions → dispatch → every callback applied, per dialect: `gsma` (batches of
 2,000, one callback per batch, results read back), `mtn` (one request per payment, an unsigned callback each,
@@ -401,8 +401,8 @@ def main() -> None:
     parser.add_argument(
         "--provider-concurrency",
         type=int,
-        default=48,
-        help="the dispatcher's requests in flight per provider (FILET_PAYMENTS_CONCURRENCY; its default is 32)",
+        default=None,
+        help="the dispatcher's requests in flight per provider (FILET_PAYMENTS_CONCURRENCY; default: its own, 16)",
     )
     parser.add_argument("--callbacks", type=int, default=20_000, help="requests the load generator sends")
     parser.add_argument("--concurrency", type=int, default=32, help="the load generator's connections")
@@ -441,13 +441,18 @@ def main() -> None:
                 }
             )
         )
+        concurrency = (
+            {}
+            if args.provider_concurrency is None
+            else {"FILET_PAYMENTS_CONCURRENCY": str(args.provider_concurrency)}
+        )
         env = dict(
             os.environ,
+            **concurrency,
             DATABASE_URL=database_url,
             FILET_SIMULATOR_URL=f"http://127.0.0.1:{sim_port}",
             FILET_PAYMENTS_URL=api_url,
             FILET_PAYMENTS_WAVE_WEBHOOK_SECRETS=SECRET,
-            FILET_PAYMENTS_CONCURRENCY=str(args.provider_concurrency),
             FILET_LOG_LEVEL="WARNING",
             PYTHONPATH=os.pathsep.join(sys.path[:3]),
         )
@@ -471,7 +476,7 @@ def main() -> None:
         wait_http(f"{api_url}/healthz")
         results: dict[str, Any] = {
             "durable_postgres": args.durable or "DATABASE_URL" in os.environ,
-            "provider_concurrency": args.provider_concurrency,
+            "provider_concurrency": args.provider_concurrency or "default (16)",
             "dispatcher_processes": args.dispatchers,
         }
         with httpx.Client(base_url=api_url, timeout=3600, trust_env=False) as api:
