@@ -367,7 +367,9 @@ def test_an_unsigned_callback_queues_its_payment_for_one_status_query(
         taken, up_to = uow.payments.take_due_queries("mtn", limit=5)
         rest, last = uow.payments.take_due_queries("mtn", limit=100, after=up_to)
         assert (len(taken), len(rest)) == (5, 15)
-        assert up_to is not None and last is not None and last > up_to
+        assert up_to is not None
+        assert last is not None
+        assert last > up_to
         assert uow.payments.take_due_queries("mtn", limit=100) == ([], None)
         # (rolled back: the queue is as it was)
     assert dispatcher.query_chunk(mtn) == 20
