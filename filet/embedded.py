@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import pwd
+import random
 import signal
 import socket
 import subprocess
@@ -28,11 +29,38 @@ class EmbeddedError(RuntimeError):
     """An embedded component could not start; the message says why and where its log is."""
 
 
+#: Ports handed out by `free_port` in this process (two callers are never given the same one).
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A port free now, for a server started a moment later, chosen below the kernel's range for outgoing
+    connections: a port from that range (what binding port 0 gives) can be taken in between as the local end
+    of any outgoing connection, and the server then fails with "address already in use" (seen in the tests).
+    """
+    low = _ephemeral_range_start()
+    for _ in range(200):
+        port = random.randint(max(1024, low - 12000), low - 1)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
         return port
+    with socket.socket() as sock:  # nothing free down there: any port the kernel gives
+        sock.bind(("127.0.0.1", 0))
+        chosen: int = sock.getsockname()[1]
+        return chosen
+
+
+def _ephemeral_range_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
