@@ -173,7 +173,16 @@ class CycleRepository:
         pmt_max: int | None,
         hea_categories: Sequence[str] | None,
     ) -> int:
-        """One INSERT … SELECT over memberships and beneficiaries, with the cross-programme policy applied."""
+        """One INSERT … SELECT over memberships and beneficiaries, with the cross-programme policy applied.
+
+        The tables it reads are analysed first: the projection fills them from the event stream, and a plan
+        made on statistics from before (autovacuum analyses within a minute or so) joined 200,000 memberships
+        to 200,000 beneficiaries as if each were nearly empty — over 5 minutes where 10 s suffice. Sampling
+        them costs a fraction of a second, once per cycle.
+        """
+        self.connection.execute(
+            text('ANALYZE "payments".membership, "payments".beneficiary, "payments".entitlement')
+        )
         return self.connection.execute(
             text(_ENTITLEMENTS),
             {
