@@ -41,9 +41,11 @@ class PaymentsSettings(BaseSettings):
     #: Dispatcher: payments claimed per chunk, items per GSMA batch, requests in flight per provider.
     chunk_size: int = Field(default=2000, ge=1)
     batch_size: int = Field(default=2000, ge=1)
-    #: 16: measured against the simulator (MTN, 30,000 payments), 16 in flight paid 281/s at 2.99 dispatcher
-    #: CPU ms per payment, 32 paid 252/s at 3.44, 48 paid 243/s at 3.70: more threads, more switching.
-    concurrency: int = Field(default=16, ge=1)
+    #: Against the simulator answering every request within milliseconds (MTN, 30,000 payments), 16 in flight
+    #: paid 281/s at 2.99 dispatcher CPU ms per payment, 32 paid 252/s at 3.44, 48 paid 243/s at 3.70 (more
+    #: threads, more switching). But a provider that lets requests hang until the client's timeout holds a
+    #: slot each for that long: with 16, the full-cycle benchmark's MTN share (1 % timeouts) crawled at ~100/s.
+    concurrency: int = Field(default=32, ge=1)
     #: Per provider: threads claiming and sending chunks, and as many settling by status queries (the
     #: sending threads share `concurrency` requests in flight; so do the querying ones).
     provider_loops: int = Field(default=2, ge=1)
