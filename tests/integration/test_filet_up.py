@@ -22,7 +22,9 @@ def test_filet_up_serves_every_service_and_stops_every_child_on_sigterm() -> Non
     # Not pytest's tmp_path: its root is kept at mode 700, which the PostgreSQL system user cannot traverse.
     tmp_path = Path(tempfile.mkdtemp(prefix="filet-up-test-"))
     pg_port, broker_port = free_port(), free_port()
-    base = 30000 + os.getpid() % 20000 // 10 * 10
+    # Below the kernel's range for outgoing connections (from 32768 here), whose ports any connection may take
+    # as its local end: a base of 30000-49990 failed once with "address already in use" on 35242.
+    base = 20000 + os.getpid() % 10000 // 10 * 10
     ports = [base + 1, base + 2, base + 3, base + 9]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     env["FILET_DATA_DIR"] = str(tmp_path / "data")
