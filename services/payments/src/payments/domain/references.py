@@ -24,7 +24,8 @@ _PROGRAMME_CODE = re.compile(r"^[A-Z][A-Z0-9]{0,2}$")
 
 
 #: A reference that can travel everywhere, in one match (every payment checks its reference when built,
-#: several times over its life: the three rules checked one by one cost ~5 % of the dispatcher).
+#: several times over its life; py-spy sampled the three rules checked one by one at ~5 % of the dispatcher,
+#: though its measured CPU per payment did not move after this).
 _VALID_REFERENCE = re.compile(r"(?!/)(?!.*//)[A-Za-z0-9/\-?:().,'+ ]{1,16}(?<!/)")
 
 

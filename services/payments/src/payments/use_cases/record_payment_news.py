@@ -77,7 +77,8 @@ class Applied:
         return PaymentState(self.row["state"])
 
 
-#: States and failure codes by their stored value (a dict lookup: calling the enum cost ~3 % of the dispatcher).
+#: States and failure codes by their stored value (py-spy sampled the enum calls at ~3 % of the dispatcher;
+#: its measured CPU per payment did not move after this).
 _STATES = {state.value: state for state in PaymentState}
 _FAILURE_CODES = {code.value: code for code in FailureCode}
 
