@@ -114,9 +114,6 @@ def build_gateways(settings: Settings, payments: PaymentsSettings, http: Http) -
     timeout = httpx.Timeout(payments.provider_timeout_seconds, connect=5.0)
     gsma_url = payments.gsma_url or simulator + "/gsma"
 
-    def rate() -> RateLimit:
-        return RateLimit(payments.rate_limit)
-
     gsma = GsmaMmapiClient(
         http,
         base_url=gsma_url,
@@ -148,12 +145,22 @@ def build_gateways(settings: Settings, payments: PaymentsSettings, http: Http) -
         "gsma": Gateway(
             "gsma",
             gsma,
-            rate=rate(),
-            concurrency=payments.concurrency,
+            rate=RateLimit(payments.rate_limit_of("gsma")),
+            concurrency=payments.concurrency_of("gsma"),
             batch=True,
             http=http,
             base_url=gsma_url.rstrip("/"),
         ),
-        "mtn": Gateway("mtn", mtn, rate=rate(), concurrency=payments.concurrency),
-        "wave": Gateway("wave", wave, rate=rate(), concurrency=payments.concurrency),
+        "mtn": Gateway(
+            "mtn",
+            mtn,
+            rate=RateLimit(payments.rate_limit_of("mtn")),
+            concurrency=payments.concurrency_of("mtn"),
+        ),
+        "wave": Gateway(
+            "wave",
+            wave,
+            rate=RateLimit(payments.rate_limit_of("wave")),
+            concurrency=payments.concurrency_of("wave"),
+        ),
     }

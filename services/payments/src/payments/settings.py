@@ -51,6 +51,14 @@ class PaymentsSettings(BaseSettings):
     provider_loops: int = Field(default=2, ge=1)
     #: Requests per second per provider (0: no limit).
     rate_limit: float = Field(default=0.0, ge=0.0)
+    #: One provider's own width and pace (`FILET_PAYMENTS_MTN_CONCURRENCY`, `…_WAVE_RATE_LIMIT`, …), for a
+    #: provider whose contract or latency differs from the others; unset means `concurrency`/`rate_limit`.
+    gsma_concurrency: int | None = Field(default=None, ge=1)
+    mtn_concurrency: int | None = Field(default=None, ge=1)
+    wave_concurrency: int | None = Field(default=None, ge=1)
+    gsma_rate_limit: float | None = Field(default=None, ge=0.0)
+    mtn_rate_limit: float | None = Field(default=None, ge=0.0)
+    wave_rate_limit: float | None = Field(default=None, ge=0.0)
     #: A payment left SUBMITTING longer than this (a dispatcher that died mid-send) is put in doubt.
     stale_after_seconds: float = Field(default=60.0, gt=0.0)
     provider_timeout_seconds: float = Field(default=30.0, gt=0.0)
@@ -59,6 +67,16 @@ class PaymentsSettings(BaseSettings):
     callback_batch_size: int = Field(default=2000, ge=1)
     #: Vouchers: days from issue to expiry.
     voucher_days: int = Field(default=90, ge=1)
+
+    def concurrency_of(self, provider: str) -> int:
+        """Requests in flight for `provider` (its own setting, else the common one)."""
+        own: int | None = getattr(self, f"{provider}_concurrency", None)
+        return self.concurrency if own is None else own
+
+    def rate_limit_of(self, provider: str) -> float:
+        """Requests per second for `provider` (its own setting, else the common one; 0: no limit)."""
+        own: float | None = getattr(self, f"{provider}_rate_limit", None)
+        return self.rate_limit if own is None else own
 
     def secrets(self) -> list[str]:
         return [secret.strip() for secret in self.wave_webhook_secrets.split(",") if secret.strip()]
