@@ -35,6 +35,7 @@ from payments.providers.events import (
     timestamp,
     xof_amount,
 )
+from payments.providers.exchanges import Call, Exchange, run
 from payments.providers.transport import Http
 
 PROVIDER = "gsma-mmapi"
@@ -273,18 +274,10 @@ class GsmaMmapiClient:
         self._clock = clock
 
     def send(self, instruction: Instruction) -> SendResult:
-        """`POST /transactions/type/disbursement` with the attempt's key as `X-CorrelationID`."""
-        headers = self._headers(str(instruction.provider_request_key), instruction.callback_url)
-        try:
-            response = self._http.post(
-                self._url("/transactions/type/disbursement"),
-                json=self._transaction_request(instruction),
-                headers=headers,
-                timeout=self._timeout,
-            )
-        except httpx.HTTPError as error:
-            return SendResult.from_transport_error(error)
-        return self._send_answer(response, instruction)
+        return run(self.send_exchange(instruction), self._http)
+
+    def query(self, instruction: Instruction) -> ProviderEvent | None:
+        return run(self.query_exchange(instruction), self._http)
 
     def send_batch(
         self,
@@ -294,6 +287,39 @@ class GsmaMmapiClient:
         title: str,
         callback_url: str | None = None,
     ) -> SendResult:
+        return run(
+            self.send_batch_exchange(
+                instructions, batch_key=batch_key, title=title, callback_url=callback_url
+            ),
+            self._http,
+        )
+
+    def batch_results(self, batch_id: str) -> list[ProviderEvent] | None:
+        return run(self.batch_results_exchange(batch_id), self._http)
+
+    def send_exchange(self, instruction: Instruction) -> Exchange[SendResult]:
+        """`POST /transactions/type/disbursement` with the attempt's key as `X-CorrelationID`."""
+        headers = self._headers(str(instruction.provider_request_key), instruction.callback_url)
+        try:
+            response = yield Call(
+                "POST",
+                self._url("/transactions/type/disbursement"),
+                json=self._transaction_request(instruction),
+                headers=headers,
+                timeout=self._timeout,
+            )
+        except httpx.HTTPError as error:
+            return SendResult.from_transport_error(error)
+        return (yield from self._send_answer(response, instruction))
+
+    def send_batch_exchange(
+        self,
+        instructions: Sequence[Instruction],
+        *,
+        batch_key: UUID,
+        title: str,
+        callback_url: str | None = None,
+    ) -> Exchange[SendResult]:
         """`POST /batchtransactions` (async only); `provider_tx_ref` of the result is the batch id when given."""
         body = {
             "batchTitle": title[:256],
@@ -301,7 +327,8 @@ class GsmaMmapiClient:
             "transactions": [self._transaction_request(instruction) for instruction in instructions],
         }
         try:
-            response = self._http.post(
+            response = yield Call(
+                "POST",
                 self._url("/batchtransactions"),
                 json=body,
                 headers=self._headers(str(batch_key), callback_url),
@@ -316,27 +343,27 @@ class GsmaMmapiClient:
             return self._request_state_answer(answer, response.status_code)
         return self._refusal(answer, response)
 
-    def query(self, instruction: Instruction) -> ProviderEvent | None:
+    def query_exchange(self, instruction: Instruction) -> Exchange[ProviderEvent | None]:
         """The transaction's status, by provider reference, request state, or our correlation id (in that order)."""
         if instruction.provider_tx_ref is not None:
-            return self._transaction(instruction.provider_tx_ref, instruction)
+            return (yield from self._transaction(instruction.provider_tx_ref, instruction))
         if instruction.request_state_ref is not None:
-            return self._request_state(instruction.request_state_ref, instruction)
-        answer = self._get(f"/responses/{instruction.provider_request_key}")
+            return (yield from self._request_state(instruction.request_state_ref, instruction))
+        answer = yield from self._get(f"/responses/{instruction.provider_request_key}")
         match = re.search(r"/transactions/([^/?#]+)$", text_of(answer or {}, "link") or "")
-        return self._transaction(match.group(1), instruction) if match else None
+        return (yield from self._transaction(match.group(1), instruction)) if match else None
 
-    def batch_results(self, batch_id: str) -> list[ProviderEvent] | None:
+    def batch_results_exchange(self, batch_id: str) -> Exchange[list[ProviderEvent] | None]:
         """Every completed (SUCCEEDED) and rejected (FAILED) item of a batch so far; None if a page is unreadable."""
-        completions = self._pages(f"/batchtransactions/{quote(batch_id, safe='')}/completions")
-        rejections = self._pages(f"/batchtransactions/{quote(batch_id, safe='')}/rejections")
+        completions = yield from self._pages(f"/batchtransactions/{quote(batch_id, safe='')}/completions")
+        rejections = yield from self._pages(f"/batchtransactions/{quote(batch_id, safe='')}/rejections")
         if completions is None or rejections is None:
             return None
         return [self._batch_item_event(batch_id, item, PaymentState.SUCCEEDED) for item in completions] + [
             self._batch_item_event(batch_id, item, PaymentState.FAILED) for item in rejections
         ]
 
-    def _send_answer(self, response: httpx.Response, instruction: Instruction) -> SendResult:
+    def _send_answer(self, response: httpx.Response, instruction: Instruction) -> Exchange[SendResult]:
         body = json_object(response.content)
         if body is None:
             return self._refusal_without_body(response)
@@ -357,7 +384,7 @@ class GsmaMmapiClient:
                 FailureCode.DUPLICATE,
                 text_of(body, "errorCode"),
                 text_of(body, "errorDescription", "errordescription"),
-                event=self.query(instruction),
+                event=(yield from self.query_exchange(instruction)),
             )
         return self._refusal(body, response)
 
@@ -410,22 +437,26 @@ class GsmaMmapiClient:
             raw_message=text_of(error, "errorDescription", "errordescription"),
         )
 
-    def _request_state(self, server_correlation_id: str, instruction: Instruction) -> ProviderEvent | None:
-        state = self._get(f"/requeststates/{quote(server_correlation_id, safe='')}")
+    def _request_state(
+        self, server_correlation_id: str, instruction: Instruction
+    ) -> Exchange[ProviderEvent | None]:
+        state = yield from self._get(f"/requeststates/{quote(server_correlation_id, safe='')}")
         if state is None:
             return None
         status = (text_of(state, "status") or "").lower()
         reference = text_of(state, "objectReference")
         if status == "completed" and reference is not None:
-            return self._transaction(reference, instruction)
+            return (yield from self._transaction(reference, instruction))
         if status == "failed" and object_of(state, "error"):
             return _error_event(object_of(state, "error"), self._origin(instruction))
         if status == "pending":
             return _transaction_event({"transactionStatus": "pending"}, self._origin(instruction))
         return None
 
-    def _transaction(self, transaction_reference: str, instruction: Instruction) -> ProviderEvent | None:
-        body = self._get(f"/transactions/{quote(transaction_reference, safe='')}")
+    def _transaction(
+        self, transaction_reference: str, instruction: Instruction
+    ) -> Exchange[ProviderEvent | None]:
+        body = yield from self._get(f"/transactions/{quote(transaction_reference, safe='')}")
         return None if body is None else self._event_from_answer(body, instruction)
 
     def _event_from_answer(self, body: dict[str, Any], instruction: Instruction) -> ProviderEvent:
@@ -458,7 +489,7 @@ class GsmaMmapiClient:
             raw_message=text_of(item, "rejectionReason"),
         )
 
-    def _pages(self, path: str) -> list[dict[str, Any]] | None:
+    def _pages(self, path: str) -> Exchange[list[dict[str, Any]] | None]:
         """Every item of a paged list; None when a page cannot be read.
 
         The server may cap `limit`: a short page ends the list only when `X-Records-Available-Count` says
@@ -468,7 +499,8 @@ class GsmaMmapiClient:
         offset = 0
         for _ in range(_MAX_PAGES):
             try:
-                response = self._http.get(
+                response = yield Call(
+                    "GET",
                     self._url(path),
                     params={"offset": offset, "limit": _PAGE_SIZE},
                     headers=self._headers(None, None),
@@ -486,10 +518,10 @@ class GsmaMmapiClient:
                 break
         return items
 
-    def _get(self, path: str) -> dict[str, Any] | None:
+    def _get(self, path: str) -> Exchange[dict[str, Any] | None]:
         try:
-            response = self._http.get(
-                self._url(path), headers=self._headers(None, None), timeout=self._timeout
+            response = yield Call(
+                "GET", self._url(path), headers=self._headers(None, None), timeout=self._timeout
             )
         except httpx.HTTPError:
             return None

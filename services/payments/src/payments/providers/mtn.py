@@ -27,6 +27,7 @@ from payments.providers.events import (
     text_of,
     xof_amount,
 )
+from payments.providers.exchanges import Call, Exchange, run
 from payments.providers.transport import Http
 
 PROVIDER = "mtn-momo"
@@ -185,21 +186,29 @@ class MtnMomoClient:
         self._token: _Token | None = None
 
     def send(self, instruction: Instruction) -> SendResult:
+        return run(self.send_exchange(instruction), self._http)
+
+    def query(self, instruction: Instruction) -> ProviderEvent | None:
+        return run(self.query_exchange(instruction), self._http)
+
+    def send_exchange(self, instruction: Instruction) -> Exchange[SendResult]:
         """`POST /disbursement/v1_0/transfer` with the attempt's key as `X-Reference-Id`; 202 = SUBMITTED."""
         headers = {"X-Reference-Id": str(instruction.provider_request_key)}
         if instruction.callback_url is not None:
             headers["X-Callback-Url"] = instruction.callback_url
-        answer = self._call(
+        answer = yield from self._call(
             "POST", "/disbursement/v1_0/transfer", headers, self._transfer_request(instruction)
         )
         if isinstance(answer, SendResult):
             return answer
-        return self._send_answer(answer, instruction)
+        return (yield from self._send_answer(answer, instruction))
 
-    def query(self, instruction: Instruction) -> ProviderEvent | None:
+    def query_exchange(self, instruction: Instruction) -> Exchange[ProviderEvent | None]:
         """`GET /disbursement/v1_0/transfer/{X-Reference-Id}`; None when there is no usable answer."""
         reference_id = str(instruction.provider_request_key)
-        answer = self._call("GET", f"/disbursement/v1_0/transfer/{quote(reference_id, safe='')}", {}, None)
+        answer = yield from self._call(
+            "GET", f"/disbursement/v1_0/transfer/{quote(reference_id, safe='')}", {}, None
+        )
         if isinstance(answer, SendResult) or answer.status_code != 200:
             return None
         body = json_object(answer.content)
@@ -213,7 +222,7 @@ class MtnMomoClient:
             reference_id=reference_id,
         )
 
-    def _send_answer(self, response: httpx.Response, instruction: Instruction) -> SendResult:
+    def _send_answer(self, response: httpx.Response, instruction: Instruction) -> Exchange[SendResult]:
         status = response.status_code
         body = json_object(response.content)
         code = text_of(body or {}, "code")
@@ -228,7 +237,7 @@ class MtnMomoClient:
                 FailureCode.DUPLICATE,
                 code,
                 message,
-                event=self.query(instruction),
+                event=(yield from self.query_exchange(instruction)),
             )
         if status in {401, 403}:
             return SendResult.refused(
@@ -252,43 +261,46 @@ class MtnMomoClient:
 
     def _call(
         self, method: str, path: str, headers: dict[str, str], body: dict[str, Any] | None
-    ) -> httpx.Response | SendResult:
+    ) -> Exchange[httpx.Response | SendResult]:
         """One authorised call; a 401 drops the cached token and tries once more with a fresh one."""
-        answer = self._authorised(method, path, headers, body)
+        answer = yield from self._authorised(method, path, headers, body)
         if isinstance(answer, httpx.Response) and answer.status_code == 401:
             self._token = None
-            answer = self._authorised(method, path, headers, body)
+            answer = yield from self._authorised(method, path, headers, body)
         return answer
 
     def _authorised(
         self, method: str, path: str, headers: dict[str, str], body: dict[str, Any] | None
-    ) -> httpx.Response | SendResult:
-        token = self._access_token()
+    ) -> Exchange[httpx.Response | SendResult]:
+        token = yield from self._access_token()
         if isinstance(token, SendResult):
             return token
         try:
-            return self._http.request(
-                method,
-                self._base_url + path,
-                headers={
-                    "Authorization": f"Bearer {token}",
-                    "Ocp-Apim-Subscription-Key": self._subscription_key,
-                    "X-Target-Environment": self._target_environment,
-                    **headers,
-                },
-                json=body,
-                timeout=self._timeout,
+            return (
+                yield Call(
+                    method,
+                    self._base_url + path,
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Ocp-Apim-Subscription-Key": self._subscription_key,
+                        "X-Target-Environment": self._target_environment,
+                        **headers,
+                    },
+                    json=body,
+                    timeout=self._timeout,
+                )
             )
         except httpx.HTTPError as error:
             return SendResult.from_transport_error(error)
 
-    def _access_token(self) -> str | SendResult:
+    def _access_token(self) -> Exchange[str | SendResult]:
         """The cached token, or a new one from `POST /disbursement/token/`; a failure says why as a SendResult."""
         now = self._clock()
         if self._token is not None and now < self._token.expires_at:
             return self._token.value
         try:
-            response = self._http.post(
+            response = yield Call(
+                "POST",
                 self._base_url + "/disbursement/token/",
                 auth=(self._api_user, self._api_key),
                 headers={"Ocp-Apim-Subscription-Key": self._subscription_key},

@@ -38,9 +38,11 @@ class Http(Protocol):
         method: str,
         url: str,
         *,
+        params: Params | None = None,
         headers: Mapping[str, str] | None = None,
         json: Any = None,
-        timeout: httpx.Timeout | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: httpx.Timeout | float | None = None,
     ) -> httpx.Response: ...
 
     def get(

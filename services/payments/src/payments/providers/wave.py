@@ -33,6 +33,7 @@ from payments.providers.events import (
     timestamp,
     xof_amount,
 )
+from payments.providers.exchanges import Call, Exchange, run
 from payments.providers.transport import Http
 
 PROVIDER = "wave"
@@ -201,13 +202,20 @@ class WavePayoutClient:
         self._clock = clock
 
     def send(self, instruction: Instruction) -> SendResult:
+        return run(self.send_exchange(instruction), self._http)
+
+    def query(self, instruction: Instruction) -> ProviderEvent | None:
+        return run(self.query_exchange(instruction), self._http)
+
+    def send_exchange(self, instruction: Instruction) -> Exchange[SendResult]:
         """`POST /v1/payout` with the attempt's key as `idempotency-key`; the answer is the payout object."""
         headers = {
             "Authorization": f"Bearer {self._api_key}",
             "idempotency-key": str(instruction.provider_request_key),
         }
         try:
-            response = self._http.post(
+            response = yield Call(
+                "POST",
                 self._base_url + "/v1/payout",
                 json=self._payout_request(instruction),
                 headers=headers,
@@ -217,12 +225,13 @@ class WavePayoutClient:
             return SendResult.from_transport_error(error)
         return self._send_answer(response)
 
-    def query(self, instruction: Instruction) -> ProviderEvent | None:
+    def query_exchange(self, instruction: Instruction) -> Exchange[ProviderEvent | None]:
         """`GET /v1/payout/{id}`; without a payout id there is nothing to ask (resend with the same key instead)."""
         if instruction.provider_tx_ref is None:
             return None
         try:
-            response = self._http.get(
+            response = yield Call(
+                "GET",
                 f"{self._base_url}/v1/payout/{quote(instruction.provider_tx_ref, safe='')}",
                 headers={"Authorization": f"Bearer {self._api_key}"},
                 timeout=self._timeout,
