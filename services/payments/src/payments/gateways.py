@@ -12,6 +12,7 @@ from uuid import UUID
 import httpx
 
 from payments.providers.events import Instruction, ProviderEvent, SendResult, json_object, text_of
+from payments.providers.exchanges import Exchange
 from payments.providers.gsma import GsmaMmapiClient
 from payments.providers.mtn import MtnMomoClient
 from payments.providers.transport import Http
@@ -29,14 +30,19 @@ class RateLimit:
         self._lock = threading.Lock()
 
     def wait(self) -> None:
+        delay = self.reserve()
+        if delay > 0:
+            time.sleep(delay)
+
+    def reserve(self) -> float:
+        """Take the next slot: the seconds to wait for it (0: go now). For callers that wait their own way."""
         if not self._interval:
-            return
+            return 0.0
         with self._lock:
             now = time.monotonic()
             slot = max(self._next, now)
             self._next = slot + self._interval
-        if slot > now:
-            time.sleep(slot - now)
+        return slot - now
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,14 @@ class Gateway:
     def query(self, instruction: Instruction) -> ProviderEvent | None:
         self.rate.wait()
         return self.client.query(instruction)
+
+    def send_exchange(self, instruction: Instruction) -> Exchange[SendResult]:
+        """`send` as an exchange, for an event loop (whoever runs it takes a `rate` slot first)."""
+        return self.client.send_exchange(instruction)
+
+    def query_exchange(self, instruction: Instruction) -> Exchange[ProviderEvent | None]:
+        """`query` as an exchange, for an event loop (whoever runs it takes a `rate` slot first)."""
+        return self.client.query_exchange(instruction)
 
     def send_batch(
         self, instructions: Sequence[Instruction], *, batch_key: UUID, callback_url: str | None
