@@ -402,7 +402,7 @@ def main() -> None:
         "--provider-concurrency",
         type=int,
         default=None,
-        help="the dispatcher's requests in flight per provider (FILET_PAYMENTS_CONCURRENCY; default: its own, 32)",
+        help="the dispatcher's requests in flight per provider (FILET_PAYMENTS_CONCURRENCY; default: its own, 64)",
     )
     parser.add_argument("--callbacks", type=int, default=20_000, help="requests the load generator sends")
     parser.add_argument("--concurrency", type=int, default=32, help="the load generator's connections")
@@ -476,7 +476,7 @@ def main() -> None:
         wait_http(f"{api_url}/healthz")
         results: dict[str, Any] = {
             "durable_postgres": args.durable or "DATABASE_URL" in os.environ,
-            "provider_concurrency": args.provider_concurrency or "default (32)",
+            "provider_concurrency": args.provider_concurrency or "default (64)",
             "dispatcher_processes": args.dispatchers,
         }
         with httpx.Client(base_url=api_url, timeout=3600, trust_env=False) as api:

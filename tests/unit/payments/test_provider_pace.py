@@ -27,10 +27,10 @@ def test_a_provider_of_its_own_keeps_its_width_and_the_others_take_the_common_on
     assert {name: width for name, (width, _) in widths.items()} == {"gsma": 24, "mtn": 8, "wave": 24}
 
 
-def test_the_common_width_is_32_when_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_common_width_is_64_when_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FILET_PAYMENTS_CONCURRENCY", raising=False)
     widths = _gateways(monkeypatch)
-    assert {width for width, _ in widths.values()} == {32}
+    assert {width for width, _ in widths.values()} == {64}
 
 
 def test_a_provider_rate_limit_paces_its_calls_only(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -41,11 +41,12 @@ class PaymentsSettings(BaseSettings):
     #: Dispatcher: payments claimed per chunk, items per GSMA batch, requests in flight per provider.
     chunk_size: int = Field(default=2000, ge=1)
     batch_size: int = Field(default=2000, ge=1)
-    #: Against the simulator answering every request within milliseconds (MTN, 30,000 payments), 16 in flight
-    #: paid 281/s at 2.99 dispatcher CPU ms per payment, 32 paid 252/s at 3.44, 48 paid 243/s at 3.70 (more
-    #: threads, more switching). But a provider that lets requests hang until the client's timeout holds a
-    #: slot each for that long: with 16, the full-cycle benchmark's MTN share (1 % timeouts) crawled at ~100/s.
-    concurrency: int = Field(default=32, ge=1)
+    #: Requests in flight are held on one event loop (`payments.call_loop`), so the width costs little CPU:
+    #: against the simulator answering at once (MTN, 30,000 payments) 16 in flight paid 349/s, 32 376/s,
+    #: 128 408/s. What it bounds is what a provider sees, and a request left hanging until the client's
+    #: timeout holds its slot that long: 64 keeps a provider that leaves 1 % hanging 30 s working at
+    #: ~100 payments/s with half its slots free. One provider can have its own (`mtn_concurrency`, …).
+    concurrency: int = Field(default=64, ge=1)
     #: Per provider: threads claiming and sending chunks, and as many settling by status queries (the
     #: sending threads share `concurrency` requests in flight; so do the querying ones).
     provider_loops: int = Field(default=2, ge=1)
