@@ -18,10 +18,27 @@ from typing import TypeVar
 
 import httpx
 import pytest
+import uvloop
 
 from payments.providers.async_http import AsyncHttp
 
 T = TypeVar("T")
+
+#: The event loops the client must work on: the standard one, and uvloop (the dispatcher's).
+LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
+    "asyncio": asyncio.new_event_loop,
+    "uvloop": uvloop.new_event_loop,
+}
+_loop: list[Callable[[], asyncio.AbstractEventLoop]] = [asyncio.new_event_loop]
+
+
+@pytest.fixture(autouse=True, params=sorted(LOOPS))
+def event_loop_kind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every scenario runs on each loop (`run` below makes its loop with the one chosen here)."""
+    _loop[0] = LOOPS[request.param]
+    yield
+    _loop[0] = asyncio.new_event_loop
+
 
 #: What the server answers to the nth request (from 1) it read: the bytes to send, or None to hang up silently.
 Reply = Callable[[bytes, int], bytes | None]
@@ -166,7 +183,8 @@ def run(scenario: Callable[[AsyncHttp], Awaitable[T]], http: AsyncHttp | None = 
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
-        result = asyncio.run(main())
+        with asyncio.Runner(loop_factory=_loop[0]) as runner:
+            result = runner.run(main())
         gc.collect()
     assert [str(warning.message) for warning in caught if warning.category is ResourceWarning] == []
     return result

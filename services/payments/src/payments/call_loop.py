@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar, cast
 
+import uvloop
+
 from payments.gateways import Gateway
 from payments.providers.async_http import AsyncHttp
 from payments.providers.exchanges import AsyncHttp as AsyncClient
@@ -37,7 +39,8 @@ class CallLoop:
     and kind of call (sends and status queries have a width each, as their thread pools had)."""
 
     def __init__(self, http: Callable[[], Client] | None = None, *, user_agent: str = "filet") -> None:
-        self._loop = asyncio.new_event_loop()
+        # uvloop: the helper that measured the client found ~25 % less CPU per request than asyncio's own loop.
+        self._loop = uvloop.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="provider-calls", daemon=True)
         self._thread.start()
         self._limits: dict[tuple[str, str], asyncio.Semaphore] = {}
