@@ -105,6 +105,23 @@ def _open_path_to(path: Path) -> None:
             parent.chmod(mode | 0o001)
 
 
+#: Server settings added to the embedded PostgreSQL's, space-separated `name=value` pairs: for diagnosis,
+#: e.g. `shared_preload_libraries=auto_explain auto_explain.log_min_duration=2000` (plans of slow statements
+#: in the server's log) or `shared_preload_libraries=pg_stat_statements`.
+EXTRA_SETTINGS_VARIABLE = "FILET_POSTGRES_SETTINGS"
+
+
+def extra_settings(value: str) -> list[str]:
+    """`-c name=value` server options for each pair; anything not of that shape is refused by name."""
+    options: list[str] = []
+    for pair in value.split():
+        name, equals, _ = pair.partition("=")
+        if not equals or not name or not all(part.isidentifier() for part in name.split(".")):
+            raise EmbeddedError(f"{EXTRA_SETTINGS_VARIABLE}: {pair!r} is not a name=value server setting")
+        options += ["-c", pair]
+    return options
+
+
 @dataclass
 class EmbeddedPostgres:
     data_dir: Path
@@ -170,6 +187,7 @@ class EmbeddedPostgres:
         ]
         if self.fast_and_unsafe:  # throwaway test clusters only: a crash may lose the last commits
             options += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        options += extra_settings(os.environ.get(EXTRA_SETTINGS_VARIABLE, ""))
         self.child = self.supervisor.start(
             "postgres",
             [str(bin_dir / "postgres"), "-D", str(self.data_dir), *options],
