@@ -4,9 +4,9 @@ Per provider, `provider_loops` sending threads repeat (so that one chunk is prep
 another is with the provider): claim a chunk (`FOR UPDATE SKIP LOCKED`, moved to SUBMITTING and
 `payments.instructed` published, committed), call the provider with no transaction open (a GSMA batch, or
 one request per payment with bounded concurrency and a rate limit, made on the event loop of `CallLoop`),
-then record the answers in one transaction. As many querying threads per provider settle payments in doubt or awaiting confirmation by
-authenticated status queries, alongside the sending; one still unknown to the provider is sent again with
-the same key, never a new one. The main thread puts payments left SUBMITTING by a dead dispatcher in
+then record the answers in one transaction. As many querying threads per provider settle payments in doubt
+or awaiting confirmation by authenticated status queries, alongside the sending; one still unknown to the
+provider is sent again with the same key, never a new one. The main thread puts payments left SUBMITTING by a dead dispatcher in
 doubt, asks about quiet ones, expires vouchers past their expiry, and closes finished cycles.
 """
 
@@ -68,7 +68,6 @@ class Dispatcher:
         unit_of_work: Callable[[], PaymentsUnitOfWork],
         gateways: dict[str, Gateway],
         settings: PaymentsSettings,
-        calls: CallLoop | None = None,
     ) -> None:
         self.unit_of_work = unit_of_work
         self.gateways = gateways
@@ -76,7 +75,7 @@ class Dispatcher:
         self.callback_base = settings.callback_url.rstrip("/")
         #: Requests one per payment (sends and status queries), at most `concurrency` of each kind in flight
         #: per provider, on one event loop.
-        self._calls = calls or CallLoop(user_agent="filet-payments-dispatcher")
+        self._calls = CallLoop(user_agent="filet-payments-dispatcher")
         #: Per provider, the highest payment id claimed for sending (see `claim_to_send`).
         self._sent_up_to: dict[str, UUID] = {}
         self._marks = threading.Lock()

@@ -54,7 +54,8 @@ class BatchLookup:
 
 
 class Gateway:
-    """One provider: `send`/`query` one payment; providers with a batch dialect also send and read batches."""
+    """One provider: exchanges to send or query one payment (run on the dispatcher's event loop); providers
+    with a batch dialect also send and read batches (blocking, each waiting for its rate-limit slot)."""
 
     def __init__(
         self,
@@ -74,14 +75,6 @@ class Gateway:
         self.batch = batch
         self._http = http
         self._base_url = base_url
-
-    def send(self, instruction: Instruction) -> SendResult:
-        self.rate.wait()
-        return self.client.send(instruction)
-
-    def query(self, instruction: Instruction) -> ProviderEvent | None:
-        self.rate.wait()
-        return self.client.query(instruction)
 
     def send_exchange(self, instruction: Instruction) -> Exchange[SendResult]:
         """`send` as an exchange, for an event loop (whoever runs it takes a `rate` slot first)."""
