@@ -135,6 +135,19 @@ def test_a_reissue_by_mobile_money_is_a_new_attempt_with_a_new_key_sent_by_the_d
     for row in reissues():
         ledger = sim.get("/_admin/ledger", params={"reference": row["reference"]}).json()
         assert ledger["references"][row["reference"]]["times_paid"] == 1
+    # Each re-issue is paid through its own line of the new cycle, so the cycle's view counts it there.
+    with db.connect() as conn:
+        lines = conn.execute(
+            text(
+                'SELECT id, reissue_of FROM "payments".entitlement WHERE cycle_id = :c AND reissue_of IS NOT NULL'
+            ),
+            {"c": cycle_id},
+        ).all()
+    assert {(row["entitlement_id"], row["reissue_of"]) for row in reissues()} == {
+        tuple(line) for line in lines
+    }
+    # (the households' own lines of the quarter, and the two re-issues)
+    assert flow.cycle_view(cycle_id)["summary"]["by_state"] == {"SUCCEEDED": {"count": 4, "amount": 120_000}}
 
 
 def test_reissue_as_without_reissue_failed_is_refused(flow: Flow) -> None:

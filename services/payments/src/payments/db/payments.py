@@ -76,11 +76,12 @@ class PaymentRepository:
         )
 
     def reissue_lines_to_pay(self, cycle_id: UUID) -> list[dict[str, Any]]:
-        """The cycle's payable re-issue lines without a payment yet, each with the failed payment it re-issues."""
+        """The cycle's payable re-issue lines without a payment yet: the failed payment each re-issues, with the
+        line's own columns as `line_…` (the re-issue is paid through the line)."""
         rows = self.connection.execute(
             text(
-                "SELECT e.id AS entitlement_id, e.modality AS line_modality, e.provider AS line_provider, "
-                'e.payee_msisdn AS line_msisdn, f.* FROM "payments".entitlement e '
+                "SELECT f.*, e.id AS line_entitlement_id, e.modality AS line_modality, e.provider AS line_provider, "
+                'e.payee_msisdn AS line_msisdn FROM "payments".entitlement e '
                 'JOIN "payments".payment f ON f.id = e.reissue_of '
                 "WHERE e.cycle_id = :c AND NOT e.blocked AND NOT EXISTS ("
                 'SELECT 1 FROM "payments".payment p WHERE p.entitlement_id = e.id) ORDER BY e.sequence'

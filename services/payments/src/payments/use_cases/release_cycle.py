@@ -72,7 +72,7 @@ def _reissue_failures(uow: PaymentsUnitOfWork, *, cycle_id: UUID, reason: str) -
             {
                 "id": uuid4(),
                 "cycle_id": cycle_id,
-                "entitlement_id": line["entitlement_id"],
+                "entitlement_id": line["line_entitlement_id"],
                 "household_id": line["household_id"],
                 "instruction_id": attempt.instruction_id,
                 "attempt_no": attempt.attempt_no,
