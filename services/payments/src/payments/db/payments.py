@@ -24,7 +24,7 @@ WITH created AS (
            e.base_amount + e.top_up_amount, e.base_amount, e.top_up_amount, :state
     FROM "payments".entitlement e
     WHERE e.cycle_id = :cycle_id AND NOT e.blocked AND e.reissue_of IS NULL
-    ON CONFLICT (entitlement_id) WHERE reissue_of IS NULL DO NOTHING
+    ON CONFLICT (entitlement_id) DO NOTHING
     RETURNING id
 ), history AS (
     INSERT INTO "payments".payment_history (payment_id, from_state, to_state, outcome, reason, source)
