@@ -12,6 +12,7 @@ from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, text
+from sqlalchemy.dialects import postgresql
 
 
 def insert_rows(
@@ -69,6 +70,31 @@ def insert_rows(
     written = list(result.scalars()) if returning else []
     connection.execute(text(f'TRUNCATE "{staging}"'))
     return written
+
+
+def append_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Append `rows` (mappings with the same keys) to a table nothing conflicts with (an outbox, a history):
+    one binary COPY straight into it, in the connection's transaction.
+
+    For a few large rows this is the cheap path: the outbox's events carry up to a thousand items each
+    (~330 KB), and `insert_rows` — text COPY, bytes as hex, through a staging table — spent ~23 ms of the
+    server's time per event (pg_stat_statements, the GSMA release of 50,000 payments).
+    """
+    if not rows:
+        return
+    columns = list(rows[0].keys())
+    dialect = postgresql.dialect()
+    types = [table.c[name].type.compile(dialect=dialect).lower() for name in columns]
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f'COPY "{table.schema}"."{table.name}" ({quoted}) FROM STDIN (FORMAT BINARY)') as copy,
+    ):
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row([row[name] for name in columns])
 
 
 def upsert_objects(

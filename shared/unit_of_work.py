@@ -8,7 +8,7 @@ from typing import Self
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, RootTransaction
 
-from shared.bulk import insert_rows
+from shared.bulk import append_rows
 from shared.events import Envelope, encode, new_envelope
 from shared.events.catalogue import topic_name, topic_of
 from shared.plumbing import plumbing_tables
@@ -76,7 +76,7 @@ class UnitOfWork:
             }
             for envelope in self._pending
         ]
-        insert_rows(self.connection, self.tables.outbox, rows)
+        append_rows(self.connection, self.tables.outbox, rows)
         self._pending = []
 
     def commit(self) -> None:

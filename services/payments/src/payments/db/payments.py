@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import Connection, CursorResult, RowMapping, text
 
 from payments.db.tables import payment_history
-from shared.bulk import insert_rows
+from shared.bulk import append_rows
 
 FINAL_STATES = ("SUCCEEDED", "FAILED", "REJECTED", "CANCELLED", "REVERSED")
 #: Every other state: what "not finished yet" is asked with (one index probe per state, see `released_unfinished`).
@@ -320,7 +320,7 @@ class PaymentRepository:
         )
 
     def add_history(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        insert_rows(self.connection, payment_history, rows)
+        append_rows(self.connection, payment_history, rows)
 
     def mark_batches_for_query(self, batch_keys: Iterable[UUID]) -> dict[UUID, int]:
         """Every unfinished item of these batches gets a status query; how many per batch.
