@@ -12,7 +12,6 @@ from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, text
-from sqlalchemy.dialects import postgresql
 
 
 def insert_rows(
@@ -77,14 +76,14 @@ def append_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     one binary COPY straight into it, in the connection's transaction.
 
     For a few large rows this is the cheap path: the outbox's events carry up to a thousand items each
-    (~330 KB), and `insert_rows` — text COPY, bytes as hex, through a staging table — spent ~23 ms of the
-    server's time per event (pg_stat_statements, the GSMA release of 50,000 payments).
+    (~330 KB), and `insert_rows` — text COPY, bytes as hex, through a staging table — took ~23 ms per event
+    in the server's statement statistics (the GSMA release of 50,000 payments; a COPY's time there includes
+    the client's streaming of the rows). PostgreSQL's CPU per payment fell ~10 % with this and migration 0008.
     """
     if not rows:
         return
     columns = list(rows[0].keys())
-    dialect = postgresql.dialect()
-    types = [table.c[name].type.compile(dialect=dialect).lower() for name in columns]
+    types = [table.c[name].type.compile(dialect=connection.dialect).lower() for name in columns]
     quoted = ", ".join(f'"{name}"' for name in columns)
     raw = connection.connection.driver_connection
     assert raw is not None

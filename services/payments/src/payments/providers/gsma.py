@@ -304,7 +304,7 @@ class GsmaMmapiClient:
             response = yield Call(
                 "POST",
                 self._url("/transactions/type/disbursement"),
-                json=self._transaction_request(instruction),
+                json=self._transaction_request(instruction, _x_date(self._clock())),
                 headers=headers,
                 timeout=self._timeout,
             )
@@ -321,10 +321,11 @@ class GsmaMmapiClient:
         callback_url: str | None = None,
     ) -> Exchange[SendResult]:
         """`POST /batchtransactions` (async only); `provider_tx_ref` of the result is the batch id when given."""
+        sent_at = _x_date(self._clock())  # one request date for the batch's items
         body = {
             "batchTitle": title[:256],
             "batchdescription": title[:256],
-            "transactions": [self._transaction_request(instruction) for instruction in instructions],
+            "transactions": [self._transaction_request(instruction, sent_at) for instruction in instructions],
         }
         try:
             response = yield Call(
@@ -539,7 +540,7 @@ class GsmaMmapiClient:
             headers["X-Callback-URL"] = callback_url
         return headers
 
-    def _transaction_request(self, instruction: Instruction) -> dict[str, Any]:
+    def _transaction_request(self, instruction: Instruction, request_date: str) -> dict[str, Any]:
         request: dict[str, Any] = {
             "amount": str(instruction.amount),
             "currency": instruction.currency,
@@ -547,7 +548,7 @@ class GsmaMmapiClient:
             "debitParty": [{"key": "walletid", "value": self._debit_wallet}],
             "creditParty": [{"key": "msisdn", "value": instruction.payee_msisdn}],
             "requestingOrganisationTransactionReference": instruction.reference,
-            "requestDate": _x_date(self._clock()),
+            "requestDate": request_date,
             "requestingOrganisation": {
                 "requestingOrganisationIdentifierType": "organisationid",
                 "requestingOrganisationIdentifier": self._organisation_id,

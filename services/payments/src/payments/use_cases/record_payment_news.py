@@ -195,7 +195,7 @@ def _apply(payment: Payment, item: News) -> tuple[Outcome | None, bool]:
         outcome = payment.record_send_result(item.send.status, item.send.failure_code)
         reference = item.send.provider_tx_ref
         if outcome.kind is OutcomeKind.TRANSITIONED and reference and outcome.payment.provider_tx_ref is None:
-            outcome = replace(outcome, payment=replace(outcome.payment, provider_tx_ref=reference))
+            outcome = replace(outcome, payment=outcome.payment.known_as(reference))
         return outcome, False
     if item.evidence is not None:
         if item.evidence.status is PaymentState.UNKNOWN:
