@@ -36,6 +36,16 @@ class Call:
     params: Params | None = None
     auth: tuple[str, str] | None = None
 
+    def options(self) -> dict[str, Any]:
+        """The request's keyword arguments, as both kinds of client take them."""
+        return {
+            "params": self.params,
+            "headers": self.headers,
+            "json": self.json,
+            "auth": self.auth,
+            "timeout": self.timeout,
+        }
+
 
 class AsyncHttp(Protocol):
     """What `run_async` asks of an asyncio HTTP client."""
@@ -53,49 +63,46 @@ class AsyncHttp(Protocol):
     ) -> httpx.Response: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _Done:
+    value: Any
+
+
+def _advance(exchange: Exchange[T], answer: httpx.Response | httpx.HTTPError | None) -> Call | _Done:
+    """Start the exchange (`answer` None), or give it the answer to its last call: its next call, or its result."""
+    try:
+        if answer is None:
+            return next(exchange)
+        if isinstance(answer, httpx.HTTPError):
+            return exchange.throw(answer)
+        return exchange.send(answer)
+    except StopIteration as done:
+        return _Done(done.value)
+
+
 def run(exchange: Exchange[T], http: Http) -> T:
     """The exchange's result, each of its calls made in turn with a blocking client."""
-    try:
-        call = next(exchange)
-        while True:
-            try:
-                response = http.request(
-                    call.method,
-                    call.url,
-                    params=call.params,
-                    headers=call.headers,
-                    json=call.json,
-                    auth=call.auth,
-                    timeout=call.timeout,
-                )
-            except httpx.HTTPError as error:
-                call = exchange.throw(error)
-            else:
-                call = exchange.send(response)
-    except StopIteration as done:
-        result: T = done.value
-        return result
+    step = _advance(exchange, None)
+    while isinstance(step, Call):
+        try:
+            answer: httpx.Response | httpx.HTTPError = http.request(step.method, step.url, **step.options())
+        except httpx.HTTPError as error:
+            answer = error
+        step = _advance(exchange, answer)
+    result: T = step.value
+    return result
 
 
 async def run_async(exchange: Exchange[T], http: AsyncHttp) -> T:
     """The exchange's result, each of its calls awaited on the running event loop."""
-    try:
-        call = next(exchange)
-        while True:
-            try:
-                response = await http.request(
-                    call.method,
-                    call.url,
-                    params=call.params,
-                    headers=call.headers,
-                    json=call.json,
-                    auth=call.auth,
-                    timeout=call.timeout,
-                )
-            except httpx.HTTPError as error:
-                call = exchange.throw(error)
-            else:
-                call = exchange.send(response)
-    except StopIteration as done:
-        result: T = done.value
-        return result
+    step = _advance(exchange, None)
+    while isinstance(step, Call):
+        try:
+            answer: httpx.Response | httpx.HTTPError = await http.request(
+                step.method, step.url, **step.options()
+            )
+        except httpx.HTTPError as error:
+            answer = error
+        step = _advance(exchange, answer)
+    result: T = step.value
+    return result
