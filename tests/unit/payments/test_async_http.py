@@ -167,6 +167,21 @@ def serve() -> Iterator[Callable[..., Server]]:
         server.close()
 
 
+@pytest.fixture
+def first_held(serve: Callable[..., Server]) -> Iterator[tuple[Server, threading.Event]]:
+    """A server that holds its first request until the event is set (5 s at most), then answers each
+    request with its number (`{"n": 2}`)."""
+    release = threading.Event()
+
+    def reply(request: bytes, number: int) -> bytes:
+        if number == 1:
+            release.wait(5)
+        return ok(b'{"n":%d}' % number)
+
+    yield serve(reply), release
+    release.set()
+
+
 def run(scenario: Callable[[AsyncHttp], Awaitable[T]], http: AsyncHttp | None = None) -> T:
     """The scenario's result, run on a fresh event loop with a client closed afterwards.
 
@@ -359,16 +374,9 @@ def test_a_connection_reset_while_reading_is_a_read_error(serve: Callable[..., S
 
 
 def test_a_silent_server_is_a_read_timeout_and_its_connection_is_not_reused(
-    serve: Callable[..., Server],
+    first_held: tuple[Server, threading.Event],
 ) -> None:
-    release = threading.Event()
-
-    def reply(request: bytes, number: int) -> bytes:
-        if number == 1:
-            release.wait(5)
-        return ok(b'{"n":%d}' % number)
-
-    server = serve(reply)
+    server, release = first_held
 
     async def scenario(http: AsyncHttp) -> tuple[float, object]:
         started = time.monotonic()
@@ -490,15 +498,8 @@ def test_interim_answers_are_skipped(serve: Callable[..., Server]) -> None:
     assert run(scenario) == (200, {"ok": True})
 
 
-def test_a_cancelled_request_closes_its_connection(serve: Callable[..., Server]) -> None:
-    release = threading.Event()
-
-    def reply(request: bytes, number: int) -> bytes:
-        if number == 1:
-            release.wait(5)
-        return ok(b'{"n":%d}' % number)
-
-    server = serve(reply)
+def test_a_cancelled_request_closes_its_connection(first_held: tuple[Server, threading.Event]) -> None:
+    server, release = first_held
 
     async def scenario(http: AsyncHttp) -> object:
         slow = asyncio.create_task(http.request("GET", f"{server.url}/slow", timeout=5))
