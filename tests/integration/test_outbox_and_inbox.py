@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Sequence
 
 import orjson
@@ -25,6 +26,7 @@ from bus import (
 )
 from sqlalchemy import Engine, text
 
+from shared.bulk import append_rows
 from shared.consumer import Delivery, Inbox
 from shared.events import Envelope, encode, new_envelope
 from shared.events.contracts import AuditRecorded
@@ -154,3 +156,20 @@ def test_two_consumers_of_one_group_split_the_partitions(db: Engine, settings: S
         for loop in loops:
             loop.close()
     assert len(set(effects(db))) == 400
+
+
+def test_rows_appended_by_binary_copy_read_back_byte_for_byte(db: Engine, settings: Settings) -> None:
+    payloads = [bytes(range(256)) * 2000, b"", "é\\\t\n\x00".encode()]  # every byte value, empty, escapes
+    rows = [
+        {"event_id": uuid.uuid4(), "topic": "t", "key": f"clé {n}", "type": "x", "payload": payload}
+        for n, payload in enumerate(payloads)
+    ]
+    with unit_of_work(db, settings)() as uow:
+        append_rows(uow.connection, uow.tables.outbox, rows)
+        uow.commit()
+
+    with db.connect() as conn:
+        stored = conn.execute(text(f"SELECT event_id, key, payload FROM {SCHEMA}.outbox ORDER BY id")).all()
+    assert [(row.event_id, row.key, bytes(row.payload)) for row in stored] == [
+        (row["event_id"], row["key"], row["payload"]) for row in rows
+    ]
