@@ -109,7 +109,8 @@ FROM (
            e.base_amount + e.top_up_amount AS amount
     FROM "payments".entitlement e
     LEFT JOIN LATERAL (
-        SELECT state FROM "payments".payment p WHERE p.entitlement_id = e.id ORDER BY attempt_no DESC LIMIT 1
+        SELECT p.state FROM "payments".payment_identity i JOIN "payments".payment p ON p.id = i.payment_id
+        WHERE i.entitlement_id = e.id
     ) p ON true
     WHERE e.cycle_id = :cycle_id
 ) s

@@ -24,8 +24,11 @@ WITH created AS (
            e.base_amount + e.top_up_amount, e.base_amount, e.top_up_amount, :state
     FROM "payments".entitlement e
     WHERE e.cycle_id = :cycle_id AND NOT e.blocked AND e.reissue_of IS NULL
-    ON CONFLICT (entitlement_id) DO NOTHING
-    RETURNING id
+        AND NOT EXISTS (SELECT 1 FROM "payments".payment_identity i WHERE i.entitlement_id = e.id)
+    RETURNING id, entitlement_id, reference, provider_request_key
+), identity AS (
+    INSERT INTO "payments".payment_identity (payment_id, entitlement_id, reference, provider_request_key)
+    SELECT id, entitlement_id, reference, provider_request_key FROM created
 ), history AS (
     INSERT INTO "payments".payment_history (payment_id, from_state, to_state, outcome, reason, source)
     SELECT id, NULL, :state, 'transitioned', :reason, 'release' FROM created
@@ -84,14 +87,15 @@ class PaymentRepository:
                 'e.payee_msisdn AS line_msisdn FROM "payments".entitlement e '
                 'JOIN "payments".payment f ON f.id = e.reissue_of '
                 "WHERE e.cycle_id = :c AND NOT e.blocked AND NOT EXISTS ("
-                'SELECT 1 FROM "payments".payment p WHERE p.entitlement_id = e.id) ORDER BY e.sequence'
+                'SELECT 1 FROM "payments".payment_identity i WHERE i.entitlement_id = e.id) ORDER BY e.sequence'
             ),
             {"c": cycle_id},
         ).mappings()
         return [dict(row) for row in rows]
 
     def add_reissues(self, rows: Sequence[Mapping[str, Any]], *, reason: str) -> None:
-        """New attempts, one per failed payment (the `payment_reissued_once` index refuses a second)."""
+        """New attempts, one per failed payment (the `payment_reissued_once` index refuses a second), with their
+        identities (`payment_identity`: one payment per line, reference and key)."""
         if not rows:
             return
         self.connection.execute(
@@ -103,6 +107,16 @@ class PaymentRepository:
                 ":payee_msisdn, :amount, :base_amount, :top_up_amount, :state, :reissue_of)"
             ),
             list(rows),
+        )
+        self.connection.execute(
+            text(
+                'INSERT INTO "payments".payment_identity (payment_id, entitlement_id, reference, provider_request_key) '
+                "VALUES (:id, :entitlement_id, :reference, :provider_request_key)"
+            ),
+            [
+                {key: row[key] for key in ("id", "entitlement_id", "reference", "provider_request_key")}
+                for row in rows
+            ],
         )
         self.add_history(
             [
@@ -466,7 +480,7 @@ class PaymentRepository:
         """The payments holding these keys (what matching a callback needs), by key."""
         rows = self.connection.execute(
             text(
-                'SELECT id, reference, provider_request_key FROM "payments".payment '
+                'SELECT payment_id AS id, reference, provider_request_key FROM "payments".payment_identity '
                 "WHERE provider_request_key = ANY(CAST(:k AS uuid[]))"
             ),
             {"k": list(provider_request_keys)},
@@ -475,7 +489,9 @@ class PaymentRepository:
 
     def by_references(self, references: Iterable[str]) -> dict[str, UUID]:
         rows = self.connection.execute(
-            text('SELECT reference, id FROM "payments".payment WHERE reference = ANY(CAST(:r AS text[]))'),
+            text(
+                'SELECT reference, payment_id FROM "payments".payment_identity WHERE reference = ANY(CAST(:r AS text[]))'
+            ),
             {"r": list(references)},
         ).all()
         return {str(reference): payment_id for reference, payment_id in rows}
