@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from payments.dispatcher import Dispatcher
 
@@ -261,6 +261,33 @@ def test_payments_released_below_where_sending_has_got_to_are_sent_too(
 
     assert states(first) == states(second) == {"SUCCEEDED": 450}
     _paid_once(sim, _references(db, first) + _references(db, second))
+
+
+def test_sending_tries_no_claim_until_a_cycle_is_released(
+    flow: Flow, seed: Seed, db: Engine, dispatcher: Dispatcher
+) -> None:
+    """A release writes its payments in one transaction; until it commits they sit uncommitted in the index a
+    claim walks, so a claim could only step over them. No claim is tried while no cycle is released."""
+    flow.scheme()
+    seed(count=5, operator="moov")
+    cycle_id = str(flow.cycle().json()["id"])
+    assert flow.decide(cycle_id, "submission", "maker").status_code == 200
+    assert flow.decide(cycle_id, "approval", "checker").status_code == 200
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db, "before_cursor_execute", record)
+    try:
+        assert dispatcher.send_chunk(dispatcher.gateways["mtn"]) == 0
+    finally:
+        event.remove(db, "before_cursor_execute", record)
+    assert statements  # the dispatcher did ask the database something
+    assert not any("'SUBMITTING'" in statement for statement in statements)
+
+    assert flow.decide(cycle_id, "release", "maker").status_code == 202
+    assert dispatcher.send_chunk(dispatcher.gateways["mtn"]) == 5
 
 
 def _wait(until: Callable[[], bool], what: str, timeout: float = 20) -> None:

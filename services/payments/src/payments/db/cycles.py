@@ -348,6 +348,14 @@ class CycleRepository:
         ).mappings()
         return [dict(row) for row in rows]
 
+    def any_released(self) -> bool:
+        """Whether a released cycle is open (its payments are the only ones waiting to be sent)."""
+        return bool(
+            self.connection.execute(
+                text("SELECT EXISTS (SELECT 1 FROM \"payments\".cycle WHERE state = 'released')")
+            ).scalar_one()
+        )
+
     def released_unfinished(self) -> list[UUID]:
         """Released cycles whose every payment is terminal (in doubt is not terminal).
 
