@@ -43,19 +43,24 @@ REGIONS = [
 ]
 
 
-def cpu_seconds(stack: Stack) -> float:
-    """CPU so far of every process: the services, and PostgreSQL's server processes (its connections are
-    its children, not the supervisor's: they were left out until this stop)."""
-    total = postgres_cpu_seconds(stack.data_dir / "pgdata")
+def cpu_by_process(stack: Stack) -> dict[str, float]:
+    """CPU seconds so far of each process: the services, and PostgreSQL's server processes together (its
+    connections are its children, not the supervisor's)."""
+    seconds = {"postgres": postgres_cpu_seconds(stack.data_dir / "pgdata")}
     for child in stack.supervisor.children:
         if child.name == "postgres":
             continue  # counted above, with its backends
         try:
             times = psutil.Process(child.process.pid).cpu_times()
-            total += times.user + times.system
         except psutil.NoSuchProcess:
             continue
-    return total
+        seconds[child.name] = seconds.get(child.name, 0.0) + times.user + times.system
+    return seconds
+
+
+def cpu_seconds(stack: Stack) -> float:
+    """CPU so far of every process of the system."""
+    return sum(cpu_by_process(stack).values())
 
 
 class TimedJourney(Journey):
@@ -96,10 +101,22 @@ def main() -> None:
     stages: list[tuple[str, float, int]] = []
 
     def timed(name: str, items: int, work: object) -> object:
+        """Runs a stage; prints its time and which processes spent its CPU (the busiest first)."""
+        cpu_before = cpu_by_process(stack)
         started = time.monotonic()
         result = work()  # type: ignore[operator]
         stages.append((name, time.monotonic() - started, items))
+        spent = {
+            process: seconds - cpu_before.get(process, 0.0)
+            for process, seconds in cpu_by_process(stack).items()
+        }
+        busiest = sorted(spent.items(), key=lambda item: -item[1])
         print(f"{name:<40} {stages[-1][1]:8.1f} s", flush=True)
+        print(
+            f"    CPU {sum(spent.values()):.1f} s: "
+            + ", ".join(f"{process} {seconds:.1f}" for process, seconds in busiest if seconds >= 0.05),
+            flush=True,
+        )
         return result
 
     try:
