@@ -290,6 +290,45 @@ def test_sending_tries_no_claim_until_a_cycle_is_released(
     assert dispatcher.send_chunk(dispatcher.gateways["mtn"]) == 5
 
 
+def test_an_idle_dispatcher_waits_for_a_release_without_asking_the_database_for_work(
+    flow: Flow, seed: Seed, states: Any, db: Engine, dispatcher: Dispatcher
+) -> None:
+    """While no cycle is released there is nothing to send or settle: the sending and querying threads ask
+    the database nothing, the callback thread looks at its inbox about once a second. A release wakes them
+    within a fraction of a second, and the running dispatcher pays it."""
+    flow.scheme()
+    seed(count=5, operator="moov")
+    cycle_id = str(flow.cycle().json()["id"])
+    assert flow.decide(cycle_id, "submission", "maker").status_code == 200
+    assert flow.decide(cycle_id, "approval", "checker").status_code == 200
+    by_thread: list[tuple[str, str]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        by_thread.append((threading.current_thread().name, statement))
+
+    def provider_loops() -> list[str]:
+        return [name for name, _ in by_thread if name.startswith(("send", "query"))]
+
+    stop = threading.Event()
+    worker = threading.Thread(target=dispatcher.run, args=(stop,), daemon=True)
+    event.listen(db, "before_cursor_execute", record)
+    try:
+        worker.start()
+        time.sleep(2.0)
+        assert not provider_loops()
+        inbox_looks = [s for name, s in by_thread if name == "dispatch-callbacks" and "raw_callback" in s]
+        assert 1 <= len(inbox_looks) <= 4  # once a second (every 0.1 s while a cycle is released)
+        assert dispatcher.released.is_set() is False
+
+        assert flow.decide(cycle_id, "release", "maker").status_code == 202
+        _wait(lambda: states(cycle_id) == {"SUCCEEDED": 5}, "the running dispatcher pays the release")
+        assert provider_loops()
+    finally:
+        stop.set()
+        worker.join(30)
+        event.remove(db, "before_cursor_execute", record)
+
+
 def _wait(until: Callable[[], bool], what: str, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while not until():
