@@ -209,7 +209,7 @@ class Relay:
                     idle = 0.005
                 else:
                     stop.wait(idle)
-                    idle = min(idle * 2, 0.1)
+                    idle = min(idle * 2, 0.25)
             except (KafkaError, OSError) as error:
                 log.warning("broker unavailable, retrying", extra={"error": repr(error), "in": backoff})
                 self.reset_producer()
