@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import psutil
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks.measure` when run as a script
 
@@ -26,6 +27,7 @@ from filet.embedded import free_port
 from filet.journey import Journey
 from filet.registry_sample import generate
 from filet.stack import Stack
+from shared.db import build_engine
 from shared.settings import Settings
 
 PROGRAMME = "JIGISEMEJIRI"
@@ -61,6 +63,22 @@ def cpu_by_process(stack: Stack) -> dict[str, float]:
 def cpu_seconds(stack: Stack) -> float:
     """CPU so far of every process of the system."""
     return sum(cpu_by_process(stack).values())
+
+
+def news_by_source(database_url: str) -> list[tuple[str, int]]:
+    """Payment history rows per source (`callback:mtn`, `query:wave`, `dispatcher:gsma`, …), the most first."""
+    engine = build_engine(database_url, pool_size=1, application_name="filet-benchmark")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT split_part(source, ':', 1) || ':' || split_part(source, ':', 2) AS source, "
+                    'count(*) AS n FROM "payments".payment_history GROUP BY 1 ORDER BY 2 DESC'
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return [(str(row.source), int(row.n)) for row in rows]
 
 
 class TimedJourney(Journey):
@@ -209,6 +227,9 @@ def main() -> None:
         )
         for child in stack.supervisor.children:
             print(f"  peak RSS {child.name:<24} {peak_rss_mb(child.process.pid):7.0f} MB")
+        print("payments' news by where it came from (a status query is extra work for every process):")
+        for source, count in news_by_source(stack.database_url):
+            print(f"  {source:<28} {count:9,} ({count / max(payments, 1):.2f} per payment)")
         # What the provider really did, against what filet says: nothing lost, nothing paid twice.
         ledger = httpx.get(f"{stack.url('simulator')}/_admin/ledger/summary", timeout=60).json()
         totals = reconciled["total"]  # type: ignore[index]

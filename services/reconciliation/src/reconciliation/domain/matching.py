@@ -214,9 +214,10 @@ def reconcile(
         if result is None:
             unmatched.append((len(line_results), line))
         line_results.append(result)
-    suggestions = Suggestions(index.unsettled())
-    for position, line in unmatched:
-        line_results[position] = _unmatched(line, suggestions.for_line(line))
+    if unmatched:  # (most calls, judging payments' news, have no line at all)
+        suggestions = Suggestions(index.unsettled())
+        for position, line in unmatched:
+            line_results[position] = _unmatched(line, suggestions.for_line(line))
     covered = settled_through or {}
     instructions = [
         _judge(expectation, index.evidence.get(expectation.instruction_id, ()), covered)
