@@ -116,6 +116,31 @@ def test_recipients_the_provider_cannot_find_end_failed_and_are_listed_for_follo
     assert {item["failure_code"] for item in failed["items"]} == {"RECIPIENT_NOT_FOUND"}
 
 
+def test_the_operators_view_adds_up_a_cycle_by_state_provider_region_commune_and_modality(
+    flow: Flow, seed: Seed, sim: httpx.Client, driven: Any, states: Any
+) -> None:
+    sim.patch("/_admin/behaviour", json={"mtn": {"failures": {"RECIPIENT_NOT_FOUND": 1.0}}})
+    flow.scheme()
+    seed(count=3, operator="orange", region="Kayes", commune="Kita")
+    seed(count=2, operator="moov", region="Ségou", commune="Markala")
+    created = flow.cycle().json()
+    assert created["summary"]["by_state"] == {"ENTITLED": {"count": 5, "amount": 150_000}}
+    cycle_id = str(created["id"])
+    for step, who in (("submission", "maker"), ("approval", "checker"), ("release", "maker")):
+        assert flow.decide(cycle_id, step, who).status_code in (200, 202)
+
+    driven(_final(states, cycle_id, 5))
+
+    summary = flow.cycle_view(cycle_id)["summary"]
+    three, two = {"count": 3, "amount": 90_000}, {"count": 2, "amount": 60_000}
+    assert summary["total"] == {"count": 5, "amount": 150_000}
+    assert summary["by_state"] == {"SUCCEEDED": three, "FAILED": two}
+    assert summary["by_provider"] == {"gsma": three, "mtn": two}
+    assert summary["by_region"] == {"Kayes": three, "Ségou": two}
+    assert summary["by_commune"] == {"Kita": three, "Markala": two}
+    assert summary["by_modality"] == {"mobile_money": {"count": 5, "amount": 150_000}}
+
+
 @pytest.mark.parametrize("incident", ["server_errors", "garbage"])
 def test_a_provider_answering_5xx_or_garbage_leaves_payments_in_doubt_then_settles_them_with_the_same_key(
     flow: Flow, seed: Seed, sim: httpx.Client, driven: Any, states: Any, db: Engine, incident: str

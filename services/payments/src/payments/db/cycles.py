@@ -99,22 +99,25 @@ FROM (
 ) r
 """
 
+#: The operators' view of a cycle. Every entitlement line with its payment's state (a payment lies in its
+#: line's cycle: re-issues too, on their own line), added up once per combination of the five axes (a few
+#: thousand groups at most), then by each axis from those. At 50,000 payments, 0.6 s a call when each line
+#: looked its payment up through two indexes and the grouping sets read every line five times.
 _SUMMARY = """
-SELECT GROUPING(s.state) AS g_state, GROUPING(s.provider) AS g_provider, GROUPING(s.region) AS g_region,
-       GROUPING(s.commune) AS g_commune, GROUPING(s.modality) AS g_modality,
-       s.state, s.provider, s.region, s.commune, s.modality, count(*) AS count, sum(s.amount) AS amount
-FROM (
+WITH fine AS (
     SELECT coalesce(p.state, CASE WHEN e.blocked THEN 'BLOCKED' ELSE 'ENTITLED' END) AS state,
            coalesce(e.provider, e.modality) AS provider, e.region, e.commune, e.modality,
-           e.base_amount + e.top_up_amount AS amount
+           count(*) AS count, sum(e.base_amount + e.top_up_amount) AS amount
     FROM "payments".entitlement e
-    LEFT JOIN LATERAL (
-        SELECT p.state FROM "payments".payment_identity i JOIN "payments".payment p ON p.id = i.payment_id
-        WHERE i.entitlement_id = e.id
-    ) p ON true
+    LEFT JOIN "payments".payment p ON p.entitlement_id = e.id AND p.cycle_id = :cycle_id
     WHERE e.cycle_id = :cycle_id
-) s
-GROUP BY GROUPING SETS ((s.state), (s.provider), (s.region), (s.commune), (s.modality), ())
+    GROUP BY 1, 2, 3, 4, 5
+)
+SELECT GROUPING(state) AS g_state, GROUPING(provider) AS g_provider, GROUPING(region) AS g_region,
+       GROUPING(commune) AS g_commune, GROUPING(modality) AS g_modality,
+       state, provider, region, commune, modality, coalesce(sum(count), 0) AS count, sum(amount) AS amount
+FROM fine
+GROUP BY GROUPING SETS ((state), (provider), (region), (commune), (modality), ())
 """
 
 
