@@ -45,6 +45,21 @@ REGIONS = [
 ]
 
 
+def embedded_stack(workspace: Path, *, topic_prefix: str, dispatchers: int) -> tuple[Stack, dict[str, int]]:
+    """Every process of the system on the embedded default, on free ports (not started yet), and the ports
+    of the services."""
+    ports = {name: free_port() for name in ("enrolment", "payments", "reconciliation", "simulator")}
+    stack = Stack(
+        Settings(topic_prefix=topic_prefix),
+        workspace,
+        ports=ports,
+        pg_port=free_port(),
+        broker_port=free_port(),
+        dispatchers=dispatchers,
+    )
+    return stack, ports
+
+
 def cpu_by_process(stack: Stack) -> dict[str, float]:
     """CPU seconds so far of each process: the services, and PostgreSQL's server processes together (its
     connections are its children, not the supervisor's)."""
@@ -107,15 +122,7 @@ def main() -> None:
     args = parser.parse_args()
 
     workspace = scratch("filet-bench-cycle-")
-    ports = {name: free_port() for name in ("enrolment", "payments", "reconciliation", "simulator")}
-    stack = Stack(
-        Settings(topic_prefix="bench"),
-        workspace,
-        ports=ports,
-        pg_port=free_port(),
-        broker_port=free_port(),
-        dispatchers=args.dispatchers,
-    )
+    stack, ports = embedded_stack(workspace, topic_prefix="bench", dispatchers=args.dispatchers)
     stages: list[tuple[str, float, int]] = []
 
     def timed(name: str, items: int, work: object) -> object:

@@ -15,11 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks.…` when run as a script
 
-from benchmarks.full_cycle import cpu_by_process
+from benchmarks.full_cycle import cpu_by_process, embedded_stack
 from benchmarks.measure import scratch
-from filet.embedded import free_port
-from filet.stack import Stack
-from shared.settings import Settings
 
 
 def main() -> None:
@@ -29,16 +26,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--dispatchers", type=int, default=2)
     args = parser.parse_args()
-    workspace = scratch("filet-bench-idle-")
-    ports = {name: free_port() for name in ("enrolment", "payments", "reconciliation", "simulator")}
-    stack = Stack(
-        Settings(topic_prefix="idle"),
-        workspace,
-        ports=ports,
-        pg_port=free_port(),
-        broker_port=free_port(),
-        dispatchers=args.dispatchers,
-    )
+    stack, _ = embedded_stack(scratch("filet-bench-idle-"), topic_prefix="idle", dispatchers=args.dispatchers)
     try:
         stack.start()
         time.sleep(10)  # start-up work (migrations, topic metadata, first polls) is not idling
