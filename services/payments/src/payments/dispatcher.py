@@ -145,9 +145,9 @@ class Dispatcher:
             worker.join(timeout=60)
         self.close()
 
-    def watch_releases(self) -> bool:
-        """Set `released` while a released cycle is open, clear it otherwise; whether one is. When the
-        database cannot say, `released` is set: the loops then meet the trouble and report it themselves."""
+    def watch_releases(self) -> None:
+        """Set `released` while a released cycle is open, clear it otherwise. When the database cannot say,
+        `released` is set: the loops then meet the trouble and report it themselves."""
         try:
             with self.unit_of_work() as uow:
                 released = uow.cycles.any_released()
@@ -158,7 +158,6 @@ class Dispatcher:
             self.released.set()
         else:
             self.released.clear()
-        return released
 
     def _provider_loop(self, work: Callable[[Gateway], int], gateway: Gateway, stop: threading.Event) -> None:
         """Sending and settling run in loops of their own, so status queries never wait behind a release.
