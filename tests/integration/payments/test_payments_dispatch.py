@@ -171,16 +171,22 @@ def test_a_provider_answering_5xx_or_garbage_leaves_payments_in_doubt_then_settl
 
 
 def test_a_provider_that_is_down_leaves_payments_in_doubt_not_failed(
-    flow: Flow, seed: Seed, sim: httpx.Client, driven: Any, states: Any
+    flow: Flow, seed: Seed, sim: httpx.Client, driven: Any, states: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     sim.patch("/_admin/behaviour", json={"mtn": {"down": {"seconds": 60, "mode": "unavailable"}}})
     flow.scheme()
     seed(count=2, operator="moov")
     cycle_id = flow.released()
 
-    driven(lambda: states(cycle_id).get("UNKNOWN", 0) == 2)
+    with caplog.at_level("WARNING", logger="payments.dispatcher"):
+        driven(lambda: states(cycle_id).get("UNKNOWN", 0) == 2)
 
     assert "FAILED" not in states(cycle_id)
+    # Why they are in doubt is logged once for the chunk, with the provider's answer.
+    (report,) = [r for r in caplog.records if r.getMessage().startswith("sends left in doubt")]
+    assert (report.provider, report.in_doubt, report.sent) == ("mtn", 2, 2)  # type: ignore[attr-defined]
+    (reason,) = report.reasons  # type: ignore[attr-defined]
+    assert "(HTTP 503)" in reason
     sim.patch("/_admin/behaviour", json={"mtn": {"down": {"seconds": 0}}})
     driven(_final(states, cycle_id, 2))
     assert states(cycle_id) == {"SUCCEEDED": 2}

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -314,6 +314,7 @@ class Dispatcher:
     def _send(self, gateway: Gateway, rows: Sequence[dict[str, Any]], batch_key: UUID | None) -> None:
         """Call the provider (no transaction open) and record the answers in one transaction."""
         news: dict[UUID, list[News]] = {}
+        asked = time.monotonic()
         if gateway.batch and batch_key is not None:
             callback = f"{self.callback_base}/v1/callbacks/{gateway.name}/batches/{batch_key}"
             result = gateway.send_batch(
@@ -329,6 +330,7 @@ class Dispatcher:
                 gateway, "send", lambda row: gateway.send_exchange(self._instruction(gateway, row)), rows
             )
             news = {row["id"]: [News("send", send=answer)] for row, answer in zip(rows, answers, strict=True)}
+        _report_in_doubt(gateway.name, news, batch_key, time.monotonic() - asked)
         with self.unit_of_work() as uow:
             record_payment_news(uow, news, source=f"dispatcher:{gateway.name}")
             uow.commit()
@@ -469,6 +471,37 @@ class Dispatcher:
         if gateway.name in {"gsma", "mtn"} and not gateway.batch:
             callback = f"{self.callback_base}/v1/callbacks/{gateway.name}/{row['provider_request_key']}"
         return instruction_of(row, callback_url=callback)
+
+
+def _report_in_doubt(
+    provider: str, news: dict[UUID, list[News]], batch_key: UUID | None, seconds: float
+) -> None:
+    """A send left in doubt is queried, not resent with a new key; it is logged with why (a timeout, a broken
+    connection, an unreadable answer), once per chunk or batch, so that a provider's trouble shows."""
+    reasons = Counter(
+        _why(answer)
+        for items in news.values()
+        for item in items
+        if (answer := item.send) is not None and answer.status is PaymentState.UNKNOWN
+    )
+    if reasons:
+        log.warning(
+            "sends left in doubt; they will be settled by status queries",
+            extra={
+                "provider": provider,
+                "in_doubt": sum(reasons.values()),
+                "sent": len(news),
+                "batch_key": str(batch_key) if batch_key else None,
+                "call_seconds": round(seconds, 1),
+                "reasons": dict(reasons.most_common(3)),
+            },
+        )
+
+
+def _why(answer: SendResult) -> str:
+    code = answer.failure_code.value if answer.failure_code else "?"
+    status = f" (HTTP {answer.http_status})" if answer.http_status is not None else ""
+    return f"{code}{status}: {answer.raw_message or ''}"[:200]
 
 
 def _now() -> datetime:
