@@ -327,7 +327,8 @@ class CycleRepository:
         flags = self.connection.execute(
             text(
                 'SELECT flag, count(*) FROM "payments".entitlement, unnest(flags) AS flag '
-                "WHERE cycle_id = :c GROUP BY flag ORDER BY flag"
+                # only the flagged lines, through their partial index (`entitlement_flagged`)
+                "WHERE cycle_id = :c AND flags <> '{}' GROUP BY flag ORDER BY flag"
             ),
             {"c": cycle_id},
         ).all()
