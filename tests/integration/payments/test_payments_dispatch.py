@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -139,6 +140,51 @@ def test_the_operators_view_adds_up_a_cycle_by_state_provider_region_commune_and
     assert summary["by_region"] == {"Kayes": three, "Ségou": two}
     assert summary["by_commune"] == {"Kita": three, "Markala": two}
     assert summary["by_modality"] == {"mobile_money": {"count": 5, "amount": 150_000}}
+
+
+def test_a_cycles_progress_counts_its_payments_by_state_until_none_is_open(
+    flow: Flow, seed: Seed, sim: httpx.Client, driven: Any
+) -> None:
+    sim.patch("/_admin/behaviour", json={"mtn": {"failures": {"RECIPIENT_NOT_FOUND": 1.0}}})
+    flow.scheme()
+    seed(count=3, operator="orange")
+    seed(count=2, operator="moov")
+    cycle_id = str(flow.cycle().json()["id"])
+
+    def progress() -> dict[str, Any]:
+        answer = flow.api.get(f"/v1/cycles/{cycle_id}/progress", headers=flow.auth("auditor"))
+        assert answer.status_code == 200, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    drafted = progress()
+    assert (drafted["state"], drafted["payments"], drafted["open"], drafted["by_state"]) == (
+        "draft",
+        {"count": 0, "amount": 0},
+        0,
+        {},
+    )
+    for step, who in (("submission", "maker"), ("approval", "checker"), ("release", "maker")):
+        assert flow.decide(cycle_id, step, who).status_code in (200, 202)
+    released = progress()
+    assert (released["state"], released["payments"], released["open"]) == (
+        "released",
+        {"count": 5, "amount": 150_000},
+        5,
+    )
+
+    driven(lambda: progress()["state"] == "closed")
+
+    closed = progress()
+    assert closed["open"] == 0
+    assert closed["payments"] == {"count": 5, "amount": 150_000}
+    assert closed["by_state"] == {
+        "FAILED": {"count": 2, "amount": 60_000},
+        "SUCCEEDED": {"count": 3, "amount": 90_000},
+    }
+    missing = flow.api.get(f"/v1/cycles/{uuid.uuid4()}/progress", headers=flow.auth("auditor"))
+    assert (missing.status_code, missing.headers["content-type"]) == (404, "application/json")
+    assert "no cycle" in missing.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("incident", ["server_errors", "garbage"])

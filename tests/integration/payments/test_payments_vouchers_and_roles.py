@@ -113,6 +113,7 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("GET", "/v1/schemes", {"maker", "checker", "auditor", "admin"}),
     ("POST", "/v1/cycles", {"maker", "admin"}),
     ("GET", f"/v1/cycles/{CYCLE}", {"maker", "checker", "auditor", "admin"}),
+    ("GET", f"/v1/cycles/{CYCLE}/progress", {"maker", "checker", "auditor", "admin"}),
     ("POST", f"/v1/cycles/{CYCLE}/top-ups", {"maker", "admin"}),
     ("POST", f"/v1/cycles/{CYCLE}/submission", {"maker", "admin"}),
     ("POST", f"/v1/cycles/{CYCLE}/approval", {"checker"}),

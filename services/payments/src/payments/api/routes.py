@@ -25,6 +25,8 @@ from payments.api.schemas import (
     CancellationIn,
     CycleIn,
     CycleOut,
+    CycleProgressOut,
+    Figures,
     MembershipCountsOut,
     PaymentOut,
     PaymentPageOut,
@@ -39,6 +41,7 @@ from payments.api.schemas import (
     VoucherSlipOut,
     VoucherSlipPageOut,
 )
+from payments.db.payments import OPEN_STATES
 from payments.db.unit_of_work import PaymentsUnitOfWork
 from payments.domain.schemes import ProviderRouting, TopUp, TransferScheme
 from payments.use_cases.add_top_up import add_top_up
@@ -231,6 +234,26 @@ def get_cycle(cycle_id: UUID, user: Reader, uow: UnitOfWorkDep) -> CycleOut:
     """A cycle with counts and sums by state, provider, region, commune and modality."""
     with uow:
         return cycle_out(uow, cycle_id)
+
+
+@router.get("/cycles/{cycle_id}/progress", response_model=CycleProgressOut, tags=["cycles"])
+def get_cycle_progress(cycle_id: UUID, user: Reader, uow: UnitOfWorkDep) -> CycleProgressOut:
+    """A cycle's payments counted by state, for following a release: one pass over the payments' (cycle, state)
+    index, where the full view (`GET /v1/cycles/{id}`) adds up every entitlement by state, provider and place
+    (~1.4 s at 200,000 while payments move)."""
+    with uow:
+        cycle = uow.cycles.get(cycle_id)
+        if cycle is None:
+            raise NotFound(f"no cycle {cycle_id}")
+        counts, amounts = uow.payments.cycle_figures(cycle_id)
+    by_state = {state: Figures(count=counts[state], amount=amounts[state]) for state in sorted(counts)}
+    return CycleProgressOut(
+        cycle_id=cycle_id,
+        state=cycle["state"],
+        payments=Figures(count=sum(counts.values()), amount=sum(amounts.values())),
+        open=sum(counts.get(state, 0) for state in OPEN_STATES),
+        by_state=by_state,
+    )
 
 
 @router.post("/cycles/{cycle_id}/top-ups", status_code=201, tags=["cycles"])

@@ -94,6 +94,21 @@ class CycleOut(BaseModel):
     top_ups: list[dict[str, Any]]
 
 
+class Figures(BaseModel):
+    count: int
+    amount: int
+
+
+class CycleProgressOut(BaseModel):
+    """How far a cycle's payments have got: counted by state, nothing else (cheap enough to poll)."""
+
+    cycle_id: UUID
+    state: str
+    payments: Figures
+    open: int = Field(description="payments not yet terminal (in doubt included); the cycle closes at 0")
+    by_state: dict[str, Figures]
+
+
 class TopUpIn(_In):
     """An amount (`fixed_amount`) or a multiplier in integer percent (150 = x1.5) for an area."""
 
