@@ -135,6 +135,45 @@ def test_payments_events_that_change_no_outcome_publish_no_cycle_reconciled(
     deliver(PaymentsSent(cycle_id=OTHER_CYCLE, items=[outcome("PMT25Q9-000001", "SUBMITTED")]))
 
     assert len(cycles_reconciled(db)) == 1
+    # the new state is stored all the same, with the outcome it leaves unchanged
+    assert _stored("PMT25Q9-000001", db) == ("submitted", None, None, None, "AWAITING_PROVIDER", 0)
+
+
+def _stored(instruction_id: str, db: Engine) -> tuple[Any, ...]:
+    with db.connect() as connection:
+        return tuple(
+            connection.execute(
+                text(
+                    "SELECT state, provider_tx_ref, confirmed_on, confirmed_amount, outcome, settled_amount "
+                    "FROM reconciliation.expectation WHERE instruction_id = :i"
+                ),
+                {"i": instruction_id},
+            ).one()
+        )
+
+
+def test_a_confirmation_stores_the_state_the_providers_facts_and_the_outcome_they_lead_to(
+    deliver: Deliver, db: Engine
+) -> None:
+    deliver(instructed(OTHER_CYCLE, "PMT25Q9-000001", "PMT25Q9-000002"), subject=str(OTHER_CYCLE))
+    deliver(PaymentsSent(cycle_id=OTHER_CYCLE, items=[outcome("PMT25Q9-000001", "SUBMITTED")]))
+
+    deliver(
+        PaymentsConfirmed(
+            cycle_id=OTHER_CYCLE,
+            items=[
+                outcome("PMT25Q9-000001", "PENDING"),
+                outcome("PMT25Q9-000001", "SUCCEEDED", provider_tx_ref="OM-777", amount=30_000),
+                outcome("PMT25Q9-000001", "PENDING"),  # late: a final state stays
+            ],
+        )
+    )
+
+    stored = _stored("PMT25Q9-000001", db)
+    assert stored[:4] == ("succeeded", "OM-777", AT.date(), 30_000)
+    assert stored[4] != "AWAITING_PROVIDER"  # judged again from the new state
+    assert _stored("PMT25Q9-000002", db) == ("instructed", None, None, None, "AWAITING_PROVIDER", 0)
+    assert cycles_reconciled(db)[-1].summary["by_provider"]["orange_money"]["confirmed"]["count"] == 1
 
 
 def test_a_conflicting_terminal_status_keeps_the_state_and_opens_a_status_conflict(

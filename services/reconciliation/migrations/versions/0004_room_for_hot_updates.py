@@ -1,7 +1,7 @@
 """Room on each page of `expectation` for its rows' next versions, so that most updates touch no index.
 
-An expectation is written twice for every piece of payment news: its state (`apply_outcomes`), then its
-outcome and settled amount (`save_outcomes`). Packed full, each update put the new version on another page and
+An expectation is written for every piece of payment news (its state, then the outcome judged from it: two
+updates when this was written, one since). Packed full, each update put the new version on another page and
 added an entry to all five indexes: in a 50,000-household full cycle, 222,859 updates of 44,618 rows, 10,001 of
 them HOT; the outcome update touched 27 buffers a row (2.37 million for 89,236 rows, 19.3 s of 166 s of
 statement time). None of the columns those updates change is indexed, save `provider_tx_ref`, set once: with

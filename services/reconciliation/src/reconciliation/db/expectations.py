@@ -65,6 +65,17 @@ _INSTRUCTED_COLUMNS = (
 
 
 @dataclass(frozen=True, slots=True)
+class Moved:
+    """What a piece of payments' news sets on an expectation."""
+
+    state: PaymentState
+    provider_tx_ref: str | None
+    confirmed_on: date | None
+    confirmed_amount: int | None
+    reported_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredExpectation:
     """An expectation with its cycle and the outcome last stored for it (the summary's `Reconciled`)."""
 
@@ -190,11 +201,12 @@ class ExpectationRepository:
             returning="instruction_id",
         )
 
-    def apply_outcomes(self, items: Sequence[PaymentOutcome], *, conflicted: bool = False) -> list[str]:
-        """Move expectations to the state payments reports; a non-final state never replaces a final one.
+    def moved_by(self, items: Sequence[PaymentOutcome], *, conflicted: bool = False) -> dict[str, Moved]:
+        """What payments reports does to the expectations known here (nothing is written: `rematch` writes
+        the new states with the outcomes it judges from them, in one update).
 
-        A status conflict does not change the state (payments keeps it): the provider's claim is kept
-        in `reported_status`. Returns the instruction ids known here.
+        A non-final state never replaces a final one. A status conflict does not change the state (payments
+        keeps it): the provider's claim is kept in `reported_status`.
         """
         ids = [item.instruction_id for item in items]
         current = {
@@ -206,44 +218,41 @@ class ExpectationRepository:
                     expectation.c.provider_tx_ref,
                     expectation.c.confirmed_on,
                     expectation.c.confirmed_amount,
+                    expectation.c.reported_status,
                 ).where(expectation.c.instruction_id == among(ids))
             )
         }
-        states = {instruction_id: PaymentState(row.state) for instruction_id, row in current.items()}
-        rows: dict[str, tuple[Any, ...]] = {}
+        moved: dict[str, Moved] = {}
         for item in items:
             known = current.get(item.instruction_id)
             if known is None:
                 continue
-            now = states[item.instruction_id]
+            before = moved.get(item.instruction_id) or Moved(
+                state=PaymentState(known.state),
+                provider_tx_ref=known.provider_tx_ref,
+                confirmed_on=known.confirmed_on,
+                confirmed_amount=known.confirmed_amount,
+                reported_status=known.reported_status,
+            )
             new = state_of(item.state)
-            if conflicted or (now in _FINAL and new not in _FINAL):
-                new = now
-            states[item.instruction_id] = new
-            previous = rows.get(item.instruction_id)
-            tx_ref = item.provider_tx_ref or (previous[2] if previous else known.provider_tx_ref)
-            confirmed_on = previous[3] if previous else known.confirmed_on
-            confirmed_amount = previous[4] if previous else known.confirmed_amount
+            if conflicted or (before.state in _FINAL and new not in _FINAL):
+                new = before.state
+            confirmed_on, confirmed_amount = before.confirmed_on, before.confirmed_amount
             if new is PaymentState.SUCCEEDED and not conflicted:
                 confirmed_on = item.at.date()
                 confirmed_amount = item.amount if item.amount is not None else confirmed_amount
-            rows[item.instruction_id] = (
-                item.instruction_id,
-                new.value,
-                tx_ref,
-                confirmed_on,
-                confirmed_amount,
-                (item.reported_status or item.state) if conflicted else (previous[5] if previous else None),
+            moved[item.instruction_id] = Moved(
+                state=new,
+                provider_tx_ref=item.provider_tx_ref or before.provider_tx_ref,
+                confirmed_on=confirmed_on,
+                confirmed_amount=confirmed_amount,
+                reported_status=(
+                    (item.reported_status or item.state)
+                    if conflicted
+                    else (before.reported_status if item.instruction_id in moved else None)
+                ),
             )
-        update_rows(
-            self.connection,
-            expectation,
-            key=("instruction_id",),
-            columns=("state", "provider_tx_ref", "confirmed_on", "confirmed_amount", "reported_status"),
-            rows=list(rows.values()),
-            touch="updated_at",
-        )
-        return list(rows)
+        return moved
 
     def load(self, instruction_ids: Collection[str]) -> list[StoredExpectation]:
         if not instruction_ids:
@@ -343,6 +352,38 @@ class ExpectationRepository:
             )
             for programme, region, commune, provider, modality, state, outcome, count, amount, settled_amount in rows
         ]
+
+    def save_judged(self, rows: Iterable[tuple[Expectation, str, int]]) -> None:
+        """(expectation, outcome, settled amount): the state payments reported and the outcome judged from it,
+        in one update (two left a dead version of every row per piece of news)."""
+        update_rows(
+            self.connection,
+            expectation,
+            key=("instruction_id",),
+            columns=(
+                "state",
+                "provider_tx_ref",
+                "confirmed_on",
+                "confirmed_amount",
+                "reported_status",
+                "outcome",
+                "settled_amount",
+            ),
+            rows=(
+                (
+                    e.instruction_id,
+                    e.state.value,
+                    e.provider_tx_ref,
+                    e.confirmed_on,
+                    e.confirmed_amount,
+                    e.reported_status,
+                    outcome,
+                    settled_amount,
+                )
+                for e, outcome, settled_amount in rows
+            ),
+            touch="updated_at",
+        )
 
     def save_outcomes(self, rows: Iterable[tuple[str, str, int]]) -> None:
         """(instruction id, outcome, settled amount) for each expectation judged again."""

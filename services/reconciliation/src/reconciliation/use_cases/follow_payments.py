@@ -28,9 +28,9 @@ def follow_outcomes(
     uow: ReconciliationUnitOfWork, items: Sequence[PaymentOutcome], *, conflicted: bool = False
 ) -> None:
     """A payment's state changed (or a provider contradicted it): judge it again."""
-    known = uow.expectations.apply_outcomes(items, conflicted=conflicted)
-    if known:
-        rematch(uow, instruction_ids=known)
+    moved = uow.expectations.moved_by(items, conflicted=conflicted)
+    if moved:
+        rematch(uow, instruction_ids=moved, moved=moved)
 
 
 def follow_vouchers_issued(uow: ReconciliationUnitOfWork, event: VouchersIssued) -> None:

@@ -7,12 +7,12 @@ a statement that came before the payments events it settles is matched once they
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from uuid import UUID, uuid4
 
 from reconciliation.db.discrepancies import REPORT_COLUMNS
-from reconciliation.db.expectations import StoredExpectation
+from reconciliation.db.expectations import Moved, StoredExpectation
 from reconciliation.db.staging import StatementStaging
 from reconciliation.db.statements import LineKey
 from reconciliation.db.unit_of_work import ReconciliationUnitOfWork
@@ -49,9 +49,13 @@ def rematch(
     providers: Iterable[str] = (),
     fresh: Sequence[StatementLine] = (),
     fresh_statement: UUID | None = None,
+    moved: Mapping[str, Moved] | None = None,
 ) -> Rematch:
     """Re-run matching for the given expectations, those the fresh lines name, and the unsettled ones of
     `providers` (the only ones a statement that does not name them can change), with the fresh lines if any.
+
+    `moved`: new states payments reported for some of `instruction_ids`, not stored yet: they are judged as if
+    they were, and stored with the outcomes in one update.
 
     Fresh lines are not stored yet: the caller stores them with the results returned. Publishes
     `discrepancies.found` for the discrepancies seen for the first time, and `cycle.reconciled` before
@@ -64,6 +68,20 @@ def rematch(
     )
     stored = {item.expectation.instruction_id: item for item in related}
     del related
+    for instruction_id, news in (moved or {}).items():
+        if instruction_id in stored:
+            before = stored[instruction_id]
+            stored[instruction_id] = replace(
+                before,
+                expectation=replace(
+                    before.expectation,
+                    state=news.state,
+                    provider_tx_ref=news.provider_tx_ref,
+                    confirmed_on=news.confirmed_on,
+                    confirmed_amount=news.confirmed_amount,
+                    reported_status=news.reported_status,
+                ),
+            )
     old_lines = uow.statements.lines_referencing(
         reference_keys(item.expectation for item in stored.values()), excluding=fresh_statement
     )
@@ -99,9 +117,22 @@ def rematch(
         for item in result.instructions
         if _changed(stored[item.expectation.instruction_id], item.outcome.value, item.settled_amount)
     ]
-    uow.expectations.save_outcomes(
-        (item.expectation.instruction_id, item.outcome.value, item.settled_amount) for item in changed
-    )
+    if moved:
+        judged = {
+            item.expectation.instruction_id: (item.outcome.value, item.settled_amount) for item in changed
+        }
+        uow.expectations.save_judged(
+            (
+                stored[key].expectation,
+                *judged.get(key, (stored[key].outcome.value, stored[key].settled_amount)),
+            )
+            for key in sorted(moved.keys() | judged.keys())
+            if key in stored
+        )
+    else:
+        uow.expectations.save_outcomes(
+            (item.expectation.instruction_id, item.outcome.value, item.settled_amount) for item in changed
+        )
     if changed:
         announce_reconciled(uow, {stored[item.expectation.instruction_id].cycle_id for item in changed})
     # (a fresh statement's lines are new subjects: none can hold an open discrepancy yet)
