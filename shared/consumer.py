@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -243,8 +244,13 @@ class ConsumerLoop:
             self.consumer.commit(offsets)
         return len(deliveries)
 
-    def run(self, stop: threading.Event) -> None:
+    def run(
+        self, stop: threading.Event, *, tick: Callable[[], object] | None = None, every: float = 1.0
+    ) -> None:
+        """Poll until `stop`; between polls, `tick` (work of the service's own, e.g. announcing what changed)
+        runs every `every` seconds, its infrastructure errors logged and tried again at the next tick."""
         backoff = 0.1
+        next_tick = time.monotonic() + every
         while not stop.is_set():
             try:
                 self.poll_once()
@@ -256,6 +262,14 @@ class ConsumerLoop:
                 self._rewind()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
+            if tick is not None and time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + every
+                try:
+                    tick()
+                except Exception as error:
+                    if not is_infrastructure_error(error):
+                        raise
+                    log.warning("infrastructure error in the consumer's tick", extra={"error": repr(error)})
 
     def _rewind(self) -> None:
         """After a failed batch, seek back to its first records so it is delivered again."""

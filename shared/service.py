@@ -12,7 +12,7 @@ from types import FrameType
 
 from sqlalchemy import Engine
 
-from shared.consumer import ConsumerLoop, Handler, Inbox
+from shared.consumer import ConsumerLoop, Handler, Inbox, UnitOfWorkFactory
 from shared.db import build_engine, upgrade
 from shared.events.catalogue import Topic, topic_name
 from shared.kafka import build_consumer, ensure_topics
@@ -107,14 +107,17 @@ def run_consumer(
     *,
     handlers: Mapping[str, Handler],
     topics: list[Topic],
+    tick: Callable[[UnitOfWorkFactory], object] | None = None,
 ) -> None:
+    """`tick`, if given, runs about every second between polls with the consumer's unit-of-work factory."""
     engine = build_engine(
         settings.require_database_url(), pool_size=2, application_name=f"{definition.name}-consumer"
     )
     loop = build_consumer_loop(definition, settings, engine, handlers=handlers, topics=topics)
     log.info("consumer started", extra={"service": definition.name, "handles": sorted(handlers)})
+    open_unit_of_work = loop.inbox.unit_of_work
     try:
-        loop.run(stop_on_signals())
+        loop.run(stop_on_signals(), tick=None if tick is None else lambda: tick(open_unit_of_work))
     finally:
         loop.close()
         engine.dispose()

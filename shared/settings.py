@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     outbox_retention_hours: int = Field(default=168, ge=1)
     #: Consumer: records per poll.
     consumer_max_records: int = Field(default=500, ge=1)
+    #: Reconciliation's consumer: `cycle.reconciled` for a cycle its events changed, at most this often and at
+    #: most this long after the change (each one carries the cycle's whole summary).
+    reconciled_every_seconds: float = Field(default=10.0, ge=0)
     #: Largest request body accepted by the HTTP edge, in bytes (imports and statements stream up to this).
     max_body_bytes: int = Field(default=1_073_741_824, ge=1024)
     simulator_url: str = "http://127.0.0.1:8009"

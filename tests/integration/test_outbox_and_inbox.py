@@ -173,3 +173,42 @@ def test_rows_appended_by_binary_copy_read_back_byte_for_byte(db: Engine, settin
     assert [(row.event_id, row.key, bytes(row.payload)) for row in stored] == [
         (row["event_id"], row["key"], row["payload"]) for row in rows
     ]
+
+
+def test_the_loops_tick_runs_between_polls_and_outlives_an_infrastructure_error(
+    db: Engine, settings: Settings
+) -> None:
+    loop = manual_loop(db, settings)
+    stop = threading.Event()
+    ticks: list[int] = []
+
+    def tick() -> None:
+        ticks.append(len(ticks))
+        if len(ticks) == 1:
+            raise ConnectionError("the database is restarting")
+        if len(ticks) == 3:
+            stop.set()
+
+    runner = threading.Thread(target=loop.run, args=(stop,), kwargs={"tick": tick, "every": 0.05})
+    runner.start()
+    runner.join(timeout=30)
+    stop.set()
+    loop.close()
+
+    assert not runner.is_alive()
+    assert ticks == [0, 1, 2]
+
+
+def test_an_error_of_the_tick_that_is_no_infrastructure_error_stops_the_loop(
+    db: Engine, settings: Settings
+) -> None:
+    loop = manual_loop(db, settings)
+
+    def tick() -> None:
+        raise ValueError("a bug")
+
+    try:
+        with pytest.raises(ValueError, match="a bug"):
+            loop.run(threading.Event(), tick=tick, every=0.01)
+    finally:
+        loop.close()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 from reconciliation.db.unit_of_work import ReconciliationUnitOfWork
-from reconciliation.service import RECONCILIATION
+from reconciliation.service import RECONCILIATION, consumer_unit_of_work_factory
 from reconciliation.use_cases.chain_audit import append_to_chain
 from reconciliation.use_cases.follow_payments import (
     expect_instructed,
@@ -12,6 +15,7 @@ from reconciliation.use_cases.follow_payments import (
     follow_vouchers_expired,
     follow_vouchers_issued,
 )
+from reconciliation.use_cases.report_cycle import announce_changed
 from shared.consumer import Handler
 from shared.events import Envelope, Topic
 from shared.events.contracts import (
@@ -37,6 +41,7 @@ from shared.events.contracts import (
 from shared.logs import configure_logging
 from shared.service import run_consumer
 from shared.settings import Settings
+from shared.unit_of_work import UnitOfWork
 
 
 def when_household_registered_add_payee(uow: ReconciliationUnitOfWork, event: Envelope) -> None:
@@ -131,10 +136,25 @@ HANDLERS: dict[str, Handler] = {
 TOPICS = [Topic.HOUSEHOLDS, Topic.AUDIT, Topic.CYCLES, Topic.PAYMENTS, Topic.VOUCHERS]
 
 
+def announce_changed_cycles(open_unit_of_work: Callable[[], UnitOfWork]) -> int:
+    """The consumer's tick: `cycle.reconciled` for the cycles its events changed a while ago."""
+    with open_unit_of_work() as uow:
+        assert isinstance(uow, ReconciliationUnitOfWork)
+        announced = announce_changed(uow)
+        uow.commit()
+    return announced
+
+
 def main() -> None:
     settings = Settings()
     configure_logging("reconciliation-consumer", settings.log_level)
-    run_consumer(RECONCILIATION, settings, handlers=HANDLERS, topics=TOPICS)
+    run_consumer(
+        replace(RECONCILIATION, unit_of_work=consumer_unit_of_work_factory),
+        settings,
+        handlers=HANDLERS,
+        topics=TOPICS,
+        tick=announce_changed_cycles,
+    )
 
 
 if __name__ == "__main__":

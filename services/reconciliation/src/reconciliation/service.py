@@ -19,6 +19,19 @@ def unit_of_work_factory(engine: Engine, settings: Settings) -> Callable[[], Rec
     return open_unit_of_work
 
 
+def consumer_unit_of_work_factory(
+    engine: Engine, settings: Settings
+) -> Callable[[], ReconciliationUnitOfWork]:
+    """The consumer's units of work mark the cycles they change; `announce_changed` announces them."""
+
+    def open_unit_of_work() -> ReconciliationUnitOfWork:
+        return ReconciliationUnitOfWork(
+            engine, topic_prefix=settings.topic_prefix, announce_after=settings.reconciled_every_seconds
+        )
+
+    return open_unit_of_work
+
+
 RECONCILIATION = ServiceDefinition(
     name="reconciliation",
     migrations=Path(__file__).resolve().parents[2] / "migrations",

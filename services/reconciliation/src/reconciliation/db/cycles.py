@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from reconciliation.db.bulk_update import update_rows
-from reconciliation.db.tables import cycle, redemption_line, voucher
+from reconciliation.db.tables import cycle, cycle_announcement, redemption_line, voucher
 from shared.bulk import insert_rows
 from shared.events.contracts import IssuedVoucher
 
@@ -38,6 +38,40 @@ class CycleRepository:
             insert(cycle)
             .values(cycle_id=cycle_id, **values)
             .on_conflict_do_update(index_elements=["cycle_id"], set_={**values, "updated_at": func.now()})
+        )
+
+    def mark_changed(self, cycle_ids: Collection[UUID]) -> None:
+        """Note that these cycles' reconciliation changed; a mark already there keeps its first time, and is
+        locked all the same: until this transaction ends, `take_changed` skips it rather than announce a
+        summary without this change."""
+        if cycle_ids:
+            marks = insert(cycle_announcement).values(
+                [{"cycle_id": cycle_id, "changed_at": func.now()} for cycle_id in sorted(cycle_ids)]
+            )
+            self.connection.execute(
+                marks.on_conflict_do_update(
+                    index_elements=["cycle_id"], set_={"changed_at": cycle_announcement.c.changed_at}
+                )
+            )
+
+    def take_changed(self, *, older_than_seconds: float) -> list[UUID]:
+        """Remove and return the marks at least this old, but those a transaction still changing its cycle holds
+        (announced later); a change that waited on a mark removed here marks its cycle again."""
+        due = (
+            select(cycle_announcement.c.cycle_id)
+            .where(
+                cycle_announcement.c.changed_at
+                <= func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_seconds)
+            )
+            .order_by(cycle_announcement.c.cycle_id)
+            .with_for_update(skip_locked=True)
+        )
+        return list(
+            self.connection.execute(
+                delete(cycle_announcement)
+                .where(cycle_announcement.c.cycle_id.in_(due.scalar_subquery()))
+                .returning(cycle_announcement.c.cycle_id)
+            ).scalars()
         )
 
     def get(self, cycle_id: UUID) -> dict[str, Any] | None:

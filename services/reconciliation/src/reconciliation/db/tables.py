@@ -32,6 +32,14 @@ cycle = Table(
     Column("updated_at", DateTime(timezone=True)),
 )
 
+#: Cycles changed since their last `cycle.reconciled` (the consumer announces them a little later).
+cycle_announcement = Table(
+    "cycle_announcement",
+    metadata,
+    Column("cycle_id", UUID(as_uuid=True), primary_key=True),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
 expectation = Table(
     "expectation",
     metadata,

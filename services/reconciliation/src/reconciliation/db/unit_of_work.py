@@ -29,10 +29,14 @@ class ReconciliationUnitOfWork(UnitOfWork):
     cycles: CycleRepository
     redemptions: RedemptionRepository
 
-    def __init__(self, engine: Engine, *, topic_prefix: str) -> None:
+    def __init__(self, engine: Engine, *, topic_prefix: str, announce_after: float | None = None) -> None:
+        """`announce_after`: publish `cycle.reconciled` for a changed cycle at commit (None), or only mark it,
+        for `announce_changed` to publish once its first unannounced change is this many seconds old (the
+        consumer, which changes cycles in a stream of small batches)."""
         super().__init__(
             engine, schema="reconciliation", source="/filet/reconciliation", topic_prefix=topic_prefix
         )
+        self.announce_after = announce_after
         self.reconciled_cycles: set[UUID] = set()
         self._before_commit: dict[str, Callable[[], None]] = {}
 

@@ -119,9 +119,22 @@ def cycle_summary(uow: ReconciliationUnitOfWork, *, cycle_id: UUID) -> dict[str,
 
 
 def announce_reconciled(uow: ReconciliationUnitOfWork, cycle_ids: set[UUID]) -> None:
-    """Publish `cycle.reconciled` with its summary for each cycle, once per transaction, just before commit."""
+    """Publish `cycle.reconciled` with its summary for each cycle, once per transaction, just before commit;
+    or, in a unit of work that announces later, mark the cycles for `announce_changed`."""
+    if uow.announce_after is not None:
+        uow.cycles.mark_changed(cycle_ids)
+        return
     uow.reconciled_cycles.update(cycle_ids)
     uow.before_commit("cycle.reconciled", lambda: _publish_reconciled(uow))
+
+
+def announce_changed(uow: ReconciliationUnitOfWork) -> int:
+    """Publish `cycle.reconciled` for the cycles marked changed at least `announce_after` seconds ago, with
+    the summary they have now; returns how many."""
+    cycle_ids = uow.cycles.take_changed(older_than_seconds=uow.announce_after or 0.0)
+    uow.reconciled_cycles.update(cycle_ids)
+    _publish_reconciled(uow)
+    return len(cycle_ids)
 
 
 def _publish_reconciled(uow: ReconciliationUnitOfWork) -> None:
