@@ -6,14 +6,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from conftest import PaymentsFeed
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 from sqlalchemy import Engine, text
 
 from reconciliation.consumer import HANDLERS, announce_changed_cycles
 from reconciliation.service import consumer_unit_of_work_factory
-from shared.consumer import Inbox
-from shared.events import decode
+from shared.consumer import Delivery, Inbox
+from shared.events import Envelope, decode, encode
+from shared.events.catalogue import type_of
 from shared.events.contracts import (
     CycleReconciled,
     InstructedPayment,
@@ -27,12 +28,38 @@ CYCLE = uuid.UUID("2025a000-0000-4000-8000-000000000003")
 AT = datetime(2025, 3, 14, 8, tzinfo=UTC)
 
 
-def _consumer_feed(db: Engine, settings: Settings) -> PaymentsFeed:
-    feed = PaymentsFeed(db, settings)
-    feed.inbox = Inbox(
-        name="reconciliation-tests", unit_of_work=consumer_unit_of_work_factory(db, settings), handlers=HANDLERS
-    )
-    return feed
+class _ConsumerFeed:
+    """Events through reconciliation's real inbox, in units of work as its consumer opens them."""
+
+    def __init__(self, db: Engine, settings: Settings) -> None:
+        self.inbox = Inbox(
+            name="reconciliation-tests",
+            unit_of_work=consumer_unit_of_work_factory(db, settings),
+            handlers=HANDLERS,
+        )
+        self.offset = 0
+
+    def deliver(self, data: BaseModel) -> None:
+        envelope = Envelope(
+            id=uuid.uuid4(),
+            source="/filet/payments",
+            type=type_of(data),
+            time=AT,
+            subject=str(CYCLE),
+            data=data,
+        )
+        self.offset += 1
+        self.inbox.apply(
+            [
+                Delivery(
+                    topic="payments",
+                    partition=0,
+                    offset=self.offset,
+                    key=envelope.key,
+                    value=encode(envelope),
+                )
+            ]
+        )
 
 
 def _announce(db: Engine, settings: Settings, *, after: float) -> int:
@@ -45,12 +72,16 @@ def _announced(db: Engine) -> list[CycleReconciled]:
         payloads = connection.execute(
             text("SELECT payload FROM reconciliation.outbox WHERE type = 'cycle.reconciled' ORDER BY id")
         ).scalars()
-        return [event for event in (decode(bytes(p)).data for p in payloads) if isinstance(event, CycleReconciled)]
+        return [
+            event for event in (decode(bytes(p)).data for p in payloads) if isinstance(event, CycleReconciled)
+        ]
 
 
 def _marked(db: Engine) -> list[uuid.UUID]:
     with db.connect() as connection:
-        return list(connection.execute(text("SELECT cycle_id FROM reconciliation.cycle_announcement")).scalars())
+        return list(
+            connection.execute(text("SELECT cycle_id FROM reconciliation.cycle_announcement")).scalars()
+        )
 
 
 def _instructed(*instruction_ids: str) -> PaymentsInstructed:
@@ -94,9 +125,9 @@ def _confirmed(instruction_id: str) -> PaymentsConfirmed:
 def test_the_consumer_marks_the_cycles_it_changes_and_announces_each_once_with_the_summary_it_has_then(
     db: Engine, settings: Settings, client: TestClient, tokens: dict[str, str]
 ) -> None:
-    feed = _consumer_feed(db, settings)
-    feed.deliver(_instructed("PMT25Q8-000001", "PMT25Q8-000002"), subject=str(CYCLE))
-    feed.deliver(_confirmed("PMT25Q8-000001"), subject=str(CYCLE))
+    feed = _ConsumerFeed(db, settings)
+    feed.deliver(_instructed("PMT25Q8-000001", "PMT25Q8-000002"))
+    feed.deliver(_confirmed("PMT25Q8-000001"))
 
     assert (_announced(db), _marked(db)) == ([], [CYCLE])
     assert _announce(db, settings, after=3600) == 0  # the change is not that old yet
@@ -119,8 +150,8 @@ def test_the_consumer_marks_the_cycles_it_changes_and_announces_each_once_with_t
 def test_a_cycle_a_transaction_is_still_changing_is_announced_once_that_transaction_has_committed(
     db: Engine, settings: Settings
 ) -> None:
-    feed = _consumer_feed(db, settings)
-    feed.deliver(_instructed("PMT25Q8-000001"), subject=str(CYCLE))
+    feed = _ConsumerFeed(db, settings)
+    feed.deliver(_instructed("PMT25Q8-000001"))
     open_unit_of_work = consumer_unit_of_work_factory(db, settings)
 
     with open_unit_of_work() as changing:
