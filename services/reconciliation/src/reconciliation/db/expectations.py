@@ -83,7 +83,6 @@ class StoredExpectation:
     cycle_id: UUID
     outcome: InstructionOutcome
     settled_amount: int
-    judged: bool = True
 
 
 def state_of(reported: str) -> PaymentState:
@@ -419,5 +418,4 @@ def _stored(row: Any, shared: dict[Any, Any]) -> StoredExpectation:
         outcome=_OUTCOME_VALUES.get(outcome)
         or InstructionOutcome(outcome or InstructionOutcome.AWAITING_PROVIDER.value),
         settled_amount=settled_amount,
-        judged=outcome is not None,
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 from reconciliation.db.unit_of_work import ReconciliationUnitOfWork
 from reconciliation.use_cases.match_redemptions import match_redemptions
 from reconciliation.use_cases.rematch import rematch
+from reconciliation.use_cases.report_cycle import announce_reconciled
 from shared.events.contracts import (
     PaymentOutcome,
     PaymentsInstructed,
@@ -22,6 +23,7 @@ def expect_instructed(uow: ReconciliationUnitOfWork, event: PaymentsInstructed, 
     new = uow.expectations.add_instructed(event, on=at.date())
     if new:
         rematch(uow, instruction_ids=new)
+        announce_reconciled(uow, {event.cycle_id})  # planned and instructed, whatever the outcomes
 
 
 def follow_outcomes(

@@ -280,7 +280,9 @@ def _publish(uow: ReconciliationUnitOfWork, statement_id: UUID, found: list[Foun
 
 
 def _changed(before: StoredExpectation, outcome: str, settled_amount: int) -> bool:
-    return not before.judged or (before.outcome.value, before.settled_amount) != (outcome, settled_amount)
+    """Whether the outcome to store differs (an expectation never judged is stored awaiting the provider, with
+    nothing settled: judged so, it is left alone — most new instructions)."""
+    return (before.outcome.value, before.settled_amount) != (outcome, settled_amount)
 
 
 def _cycle_of(stored: dict[str, StoredExpectation], reference: str | None) -> UUID | None:
