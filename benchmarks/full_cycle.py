@@ -215,7 +215,7 @@ def main() -> None:
                     timeout=600,
                 )
                 journey.import_statement(statement.content, content_type="application/xml")
-            return journey.reconciliation(cycle_id)
+            return journey.wait_for_reconciliation(cycle_id, paid)  # type: ignore[arg-type]
 
         reconciled = timed("statements → reconciliation summary", active, reconcile)
         total = time.monotonic() - started

@@ -203,7 +203,8 @@ def _enrol(journey: Journey, bars: Progress) -> None:
     journey.flood_communes = communes  # type: ignore[attr-defined]
 
 
-def _pay(journey: Journey, stack: Stack, bars: Progress) -> str:
+def _pay(journey: Journey, stack: Stack, bars: Progress) -> dict[str, Any]:
+    """Returns the cycle once every payment is terminal."""
     _step("4. Payments: a scheme, the quarterly cycle, maker–checker, release through the providers")
     routing = {"orange": "gsma", "moov": "mtn", "other": "wave"}
     journey.define_scheme(
@@ -250,10 +251,11 @@ def _pay(journey: Journey, stack: Stack, bars: Progress) -> str:
     for flag, count in final["summary"].get("flags", {}).items():
         meaning = FLAG_MEANINGS.get(flag.split(":")[0], "")
         bars.console.print(f"  flagged {flag}: {count} {meaning}")
-    return str(cycle["id"])
+    return final
 
 
-def _reconcile(journey: Journey, stack: Stack, cycle_id: str, workspace: Path) -> None:
+def _reconcile(journey: Journey, stack: Stack, paid: dict[str, Any], workspace: Path) -> None:
+    cycle_id = str(paid["id"])
     _step("5. Reconciliation against what the providers really did")
     simulator = stack.url("simulator")
     for dialect in ("gsma", "mtn", "wave"):
@@ -272,7 +274,7 @@ def _reconcile(journey: Journey, stack: Stack, cycle_id: str, workspace: Path) -
         for statement in imported["statements"]:
             outcomes = ", ".join(f"{name} {count}" for name, count in sorted(statement["outcomes"].items()))
             console.print(f"camt.053 of {statement['account_id']}: {statement['lines']} lines — {outcomes}")
-    summary = journey.reconciliation(cycle_id)
+    summary = journey.wait_for_reconciliation(cycle_id, paid)
     table = Table(title=f"reconciliation of Jigisemejiri {PERIOD} (what auditors see)")
     for column in ("", "count", "instructed XOF", "settled XOF"):
         table.add_column(column, justify="right" if column else "left")

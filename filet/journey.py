@@ -8,7 +8,7 @@ administrator's act at the command line (`filet tokens create`), which it does i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -276,6 +276,28 @@ class Journey:
                 headers={"Content-Type": "text/csv"},
             )
         )
+
+    def wait_for_reconciliation(
+        self, cycle_id: str, paid: Mapping[str, Any], *, timeout: float = 300
+    ) -> dict[str, Any]:
+        """Reconciliation learns payments' states from events: wait until it knows every payment of the cycle in
+        the state payments shows (`paid`: the cycle as `wait_until_paid` returns it), then return its summary."""
+        expected = {
+            state.lower(): int(figures["count"])
+            for state, figures in paid["summary"]["by_state"].items()
+            if state not in ("ENTITLED", "BLOCKED")  # lines that never became payments
+        }
+        summary: dict[str, Any] = {}
+
+        def caught_up() -> bool:
+            nonlocal summary
+            path = f"/v1/cycles/{cycle_id}/reconciliation"
+            answer = self.call("GET", "reconciliation", path, as_="auditor", expect=(200, 404))
+            summary = dict(answer) if isinstance(answer, dict) else {}
+            return summary.get("payment_states") == expected
+
+        self.wait(f"reconciliation to know the {sum(expected.values())} payments as payments does", caught_up)
+        return summary
 
     def reconciliation(self, cycle_id: str) -> dict[str, Any]:
         return dict(

@@ -110,17 +110,8 @@ def test_a_quarter_reconciles_to_exactly_what_the_providers_ledger_paid(
         )
         journey.import_statement(statement.content, content_type="application/xml")
     ledger = _ledger(stack)
-
-    # Reconciliation learns the cycle from payments' events: it may still be applying the last of them
-    # ("no cycle known here (yet)" before the first) when the statements are in.
-    def settled() -> bool:
-        path = f"/v1/cycles/{released['id']}/reconciliation"
-        answer = journey.call("GET", "reconciliation", path, as_="auditor", expect=(200, 404))
-        paid = ledger["by_status"]["succeeded"]["paid"]
-        return "total" in answer and bool(answer["total"]["settled"]["settled_amount"] == paid)
-
-    journey.wait("reconciliation to settle what the ledger paid", settled, timeout=60)
-    summary = journey.reconciliation(released["id"])["total"]
+    # reconciliation learns the payments' states from events: it may still be applying the last of them
+    summary = journey.wait_for_reconciliation(released["id"], released)["total"]
 
     succeeded = [p for p in payments if p["state"] == "SUCCEEDED"]
     assert {p["amount"] for p in payments} == {30_000}

@@ -182,6 +182,7 @@ def test_a_confirmation_stores_the_state_the_providers_facts_and_the_outcome_the
     )  # never judged otherwise
     summary = cycles_reconciled(db)[-1].summary
     assert summary["by_provider"]["orange_money"]["confirmed"]["count"] == 1
+    assert summary["payment_states"] == {"instructed": 1, "succeeded": 1}  # as payments would count them
 
 
 def test_a_conflicting_terminal_status_keeps_the_state_and_opens_a_status_conflict(

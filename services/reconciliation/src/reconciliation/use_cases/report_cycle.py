@@ -64,7 +64,11 @@ def _funnel(funnel: Funnel) -> dict[str, dict[str, int]]:
 
 
 def _summary_document(
-    cycle_id: UUID, cycle: dict[str, Any] | None, summary: CycleSummary, vouchers: Any
+    cycle_id: UUID,
+    cycle: dict[str, Any] | None,
+    summary: CycleSummary,
+    vouchers: Any,
+    payment_states: dict[str, int],
 ) -> dict[str, Any]:
     return {
         "cycle_id": str(cycle_id),
@@ -78,6 +82,7 @@ def _summary_document(
         "by_provider": {key: _funnel(value) for key, value in sorted(summary.by_provider.items())},
         "by_modality": {key: _funnel(value) for key, value in sorted(summary.by_modality.items())},
         "vouchers": vouchers,
+        "payment_states": payment_states,
     }
 
 
@@ -115,7 +120,18 @@ def cycle_summary(uow: ReconciliationUnitOfWork, *, cycle_id: UUID) -> dict[str,
     cycle = uow.cycles.get(cycle_id)
     if not groups and cycle is None:
         raise NotFound(f"no cycle {cycle_id} known here (yet)")
-    return _summary_document(cycle_id, cycle, summarise_groups(groups), uow.cycles.voucher_totals(cycle_id))
+    # How many payments reconciliation knows in each state: once it has applied every event of a closed cycle,
+    # the counts by state payments shows (`GET /v1/cycles/{id}` there), which is how a reader knows it has.
+    payment_states: dict[str, int] = {}
+    for group in groups:
+        payment_states[group.state.value] = payment_states.get(group.state.value, 0) + group.count
+    return _summary_document(
+        cycle_id,
+        cycle,
+        summarise_groups(groups),
+        uow.cycles.voucher_totals(cycle_id),
+        dict(sorted(payment_states.items())),
+    )
 
 
 def announce_reconciled(uow: ReconciliationUnitOfWork, cycle_ids: set[UUID]) -> None:
