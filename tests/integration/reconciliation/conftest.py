@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from reconciliation.api.app import create_app
 from reconciliation.consumer import HANDLERS
 from reconciliation.db.unit_of_work import ReconciliationUnitOfWork
-from reconciliation.service import RECONCILIATION
+from reconciliation.service import consumer_unit_of_work_factory, unit_of_work_factory
 from reconciliation.use_cases.register_account import register_account, register_funding
 from shared.auth import Principal, TokenStore
 from shared.consumer import Delivery, Inbox
@@ -43,11 +43,16 @@ Instruct = Callable[[str, str], None]
 class PaymentsFeed:
     """Delivers events as the payments service publishes them, through reconciliation's real inbox."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        unit_of_work: Callable[
+            [Engine, Settings], Callable[[], ReconciliationUnitOfWork]
+        ] = unit_of_work_factory,
+    ) -> None:
         self.inbox = Inbox(
-            name="reconciliation-tests",
-            unit_of_work=RECONCILIATION.unit_of_work(engine, settings),
-            handlers=HANDLERS,
+            name="reconciliation-tests", unit_of_work=unit_of_work(engine, settings), handlers=HANDLERS
         )
         self.offset = 0
 
@@ -138,6 +143,13 @@ def tokens(db: Engine) -> dict[str, str]:
 @pytest.fixture
 def feed(db: Engine, settings: Settings) -> PaymentsFeed:
     return PaymentsFeed(db, settings)
+
+
+@pytest.fixture
+def consumer_feed(db: Engine, settings: Settings) -> PaymentsFeed:
+    """As `feed`, in units of work as reconciliation's consumer opens them: they mark the cycles they change,
+    for `announce_changed` to announce."""
+    return PaymentsFeed(db, settings, consumer_unit_of_work_factory)
 
 
 @pytest.fixture

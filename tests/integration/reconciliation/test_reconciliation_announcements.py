@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
 from sqlalchemy import Engine, text
 
-from reconciliation.consumer import HANDLERS, announce_changed_cycles
+from reconciliation.consumer import announce_changed_cycles
 from reconciliation.service import consumer_unit_of_work_factory
-from shared.consumer import Delivery, Inbox
-from shared.events import Envelope, decode, encode
-from shared.events.catalogue import type_of
+from shared.events import decode
 from shared.events.contracts import (
     CycleReconciled,
     InstructedPayment,
@@ -26,40 +24,6 @@ from shared.settings import Settings
 
 CYCLE = uuid.UUID("2025a000-0000-4000-8000-000000000003")
 AT = datetime(2025, 3, 14, 8, tzinfo=UTC)
-
-
-class _ConsumerFeed:
-    """Events through reconciliation's real inbox, in units of work as its consumer opens them."""
-
-    def __init__(self, db: Engine, settings: Settings) -> None:
-        self.inbox = Inbox(
-            name="reconciliation-tests",
-            unit_of_work=consumer_unit_of_work_factory(db, settings),
-            handlers=HANDLERS,
-        )
-        self.offset = 0
-
-    def deliver(self, data: BaseModel) -> None:
-        envelope = Envelope(
-            id=uuid.uuid4(),
-            source="/filet/payments",
-            type=type_of(data),
-            time=AT,
-            subject=str(CYCLE),
-            data=data,
-        )
-        self.offset += 1
-        self.inbox.apply(
-            [
-                Delivery(
-                    topic="payments",
-                    partition=0,
-                    offset=self.offset,
-                    key=envelope.key,
-                    value=encode(envelope),
-                )
-            ]
-        )
 
 
 def _announce(db: Engine, settings: Settings, *, after: float) -> int:
@@ -123,11 +87,10 @@ def _confirmed(instruction_id: str) -> PaymentsConfirmed:
 
 
 def test_the_consumer_marks_the_cycles_it_changes_and_announces_each_once_with_the_summary_it_has_then(
-    db: Engine, settings: Settings, client: TestClient, tokens: dict[str, str]
+    db: Engine, settings: Settings, client: TestClient, tokens: dict[str, str], consumer_feed: Any
 ) -> None:
-    feed = _ConsumerFeed(db, settings)
-    feed.deliver(_instructed("PMT25Q8-000001", "PMT25Q8-000002"))
-    feed.deliver(_confirmed("PMT25Q8-000001"))
+    consumer_feed.deliver(_instructed("PMT25Q8-000001", "PMT25Q8-000002"), subject=str(CYCLE))
+    consumer_feed.deliver(_confirmed("PMT25Q8-000001"), subject=str(CYCLE))
 
     assert (_announced(db), _marked(db)) == ([], [CYCLE])
     assert _announce(db, settings, after=3600) == 0  # the change is not that old yet
@@ -148,10 +111,9 @@ def test_the_consumer_marks_the_cycles_it_changes_and_announces_each_once_with_t
 
 
 def test_a_cycle_a_transaction_is_still_changing_is_announced_once_that_transaction_has_committed(
-    db: Engine, settings: Settings
+    db: Engine, settings: Settings, consumer_feed: Any
 ) -> None:
-    feed = _ConsumerFeed(db, settings)
-    feed.deliver(_instructed("PMT25Q8-000001"))
+    consumer_feed.deliver(_instructed("PMT25Q8-000001"), subject=str(CYCLE))
     open_unit_of_work = consumer_unit_of_work_factory(db, settings)
 
     with open_unit_of_work() as changing:

@@ -3,8 +3,8 @@
 The consumer judged payments' news in batches and published each changed cycle's whole summary with every
 batch: in a 200,000-household full cycle, 136 summaries of 393 ms each (53 s, the largest statement of the
 run). It now marks the cycle here, in the transaction that changed it, and publishes the cycles whose first
-unannounced change is `reconciled_every_seconds` old — one summary per cycle at most that often, and never
-later than that after the last change. The mark is durable: a consumer stopped between the change and the
+unannounced change is `reconciled_every_seconds` old (the consumer looks once a second, between polls) — one
+summary per cycle at most that often, and about that long after the last change at the latest. The mark is durable: a consumer stopped between the change and the
 announcement announces it when it starts again.
 
 Revision ID: 0005
