@@ -4,10 +4,10 @@ it has then; the API's own changes (statement imports) announce theirs at commit
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
+from payments_news import instructed, outcome
 from sqlalchemy import Engine, text
 
 from reconciliation.consumer import announce_changed_cycles
@@ -15,15 +15,11 @@ from reconciliation.service import consumer_unit_of_work_factory
 from shared.events import decode
 from shared.events.contracts import (
     CycleReconciled,
-    InstructedPayment,
-    PaymentOutcome,
     PaymentsConfirmed,
-    PaymentsInstructed,
 )
 from shared.settings import Settings
 
 CYCLE = uuid.UUID("2025a000-0000-4000-8000-000000000003")
-AT = datetime(2025, 3, 14, 8, tzinfo=UTC)
 
 
 def _announce(db: Engine, settings: Settings, *, after: float) -> int:
@@ -48,49 +44,19 @@ def _marked(db: Engine) -> list[uuid.UUID]:
         )
 
 
-def _instructed(*instruction_ids: str) -> PaymentsInstructed:
-    return PaymentsInstructed(
-        cycle_id=CYCLE,
-        programme_code="PFS",
-        period="2025-Q1",
-        items=[
-            InstructedPayment(
-                payment_id=uuid.uuid5(uuid.NAMESPACE_URL, instruction_id),
-                instruction_id=instruction_id,
-                provider_request_key=f"key-{instruction_id}",
-                household_id=uuid.uuid4(),
-                payee_msisdn="+22376999001",
-                amount=30_000,
-                base_amount=30_000,
-                provider="orange_money",
-                modality="mobile_money",
-                region="Kayes",
-                cercle="Kita",
-                commune="Kita",
-            )
-            for instruction_id in instruction_ids
-        ],
-    )
-
-
-def _confirmed(instruction_id: str) -> PaymentsConfirmed:
-    outcome = PaymentOutcome(
-        payment_id=uuid.uuid5(uuid.NAMESPACE_URL, instruction_id),
-        instruction_id=instruction_id,
-        state="SUCCEEDED",
-        provider="orange_money",
-        provider_tx_ref=f"OM-{instruction_id}",
-        amount=30_000,
-        at=AT,
-    )
-    return PaymentsConfirmed(cycle_id=CYCLE, items=[outcome])
-
-
 def test_the_consumer_marks_the_cycles_it_changes_and_announces_each_once_with_the_summary_it_has_then(
     db: Engine, settings: Settings, client: TestClient, tokens: dict[str, str], consumer_feed: Any
 ) -> None:
-    consumer_feed.deliver(_instructed("PMT25Q8-000001", "PMT25Q8-000002"), subject=str(CYCLE))
-    consumer_feed.deliver(_confirmed("PMT25Q8-000001"), subject=str(CYCLE))
+    consumer_feed.deliver(instructed(CYCLE, "PMT25Q8-000001", "PMT25Q8-000002"), subject=str(CYCLE))
+    consumer_feed.deliver(
+        PaymentsConfirmed(
+            cycle_id=CYCLE,
+            items=[
+                outcome("PMT25Q8-000001", "SUCCEEDED", provider_tx_ref="OM-PMT25Q8-000001", amount=30_000)
+            ],
+        ),
+        subject=str(CYCLE),
+    )
 
     assert (_announced(db), _marked(db)) == ([], [CYCLE])
     assert _announce(db, settings, after=3600) == 0  # the change is not that old yet
@@ -113,7 +79,7 @@ def test_the_consumer_marks_the_cycles_it_changes_and_announces_each_once_with_t
 def test_a_cycle_a_transaction_is_still_changing_is_announced_once_that_transaction_has_committed(
     db: Engine, settings: Settings, consumer_feed: Any
 ) -> None:
-    consumer_feed.deliver(_instructed("PMT25Q8-000001"), subject=str(CYCLE))
+    consumer_feed.deliver(instructed(CYCLE, "PMT25Q8-000001"), subject=str(CYCLE))
     open_unit_of_work = consumer_unit_of_work_factory(db, settings)
 
     with open_unit_of_work() as changing:

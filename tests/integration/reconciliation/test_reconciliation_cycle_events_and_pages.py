@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 from fastapi.testclient import TestClient
+from payments_news import AT, instructed, outcome
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
 
@@ -18,10 +19,7 @@ from reconciliation.domain.summary import summarise, summarise_groups
 from shared.events import Envelope, decode
 from shared.events.contracts import (
     CycleReconciled,
-    InstructedPayment,
-    PaymentOutcome,
     PaymentsConfirmed,
-    PaymentsInstructed,
     PaymentsSent,
     PaymentsStatusConflicted,
 )
@@ -31,7 +29,6 @@ STATEMENTS = Path(__file__).resolve().parents[2] / "fixtures" / "statements"
 CAMT = STATEMENTS / "camt053_BFML_770001_20250314.xml"
 CYCLE = uuid.UUID("2025a000-0000-4000-8000-000000000001")  # the cycle of the fixture instructions
 OTHER_CYCLE = uuid.UUID("2025a000-0000-4000-8000-000000000002")
-AT = datetime(2025, 3, 14, 8, tzinfo=UTC)
 
 pytestmark = pytest.mark.usefixtures("accounts")
 
@@ -64,42 +61,6 @@ def cycles_reconciled(engine: Engine) -> list[CycleReconciled]:
         found = [decode(bytes(payload)).data for payload in payloads]
     assert all(isinstance(data, CycleReconciled) for data in found)
     return [data for data in found if isinstance(data, CycleReconciled)]
-
-
-def instructed(cycle_id: uuid.UUID, *instruction_ids: str) -> PaymentsInstructed:
-    return PaymentsInstructed(
-        cycle_id=cycle_id,
-        programme_code="PFS",
-        period="2025-Q1",
-        items=[
-            InstructedPayment(
-                payment_id=uuid.uuid5(uuid.NAMESPACE_URL, instruction_id),
-                instruction_id=instruction_id,
-                provider_request_key=f"key-{instruction_id}",
-                household_id=uuid.uuid4(),
-                payee_msisdn="+22376999001",
-                amount=30_000,
-                base_amount=30_000,
-                provider="orange_money",
-                modality="mobile_money",
-                region="Kayes",
-                cercle="Kita",
-                commune="Kita",
-            )
-            for instruction_id in instruction_ids
-        ],
-    )
-
-
-def outcome(instruction_id: str, state: str, **facts: Any) -> PaymentOutcome:
-    return PaymentOutcome(
-        payment_id=uuid.uuid5(uuid.NAMESPACE_URL, instruction_id),
-        instruction_id=instruction_id,
-        state=state,
-        provider="orange_money",
-        at=AT,
-        **facts,
-    )
 
 
 def test_a_statement_import_publishes_cycle_reconciled_once_with_the_summary_it_leaves(
