@@ -218,6 +218,18 @@ def _child(stack: Stack, name: str) -> Child:
     return next(child for child in stack.supervisor.children if child.name == name and child.running)
 
 
+def _kill(stack: Stack, name: str) -> None:
+    """kill -9 of one of the stack's processes: no shutdown, whatever it was doing is cut off."""
+    child = _child(stack, name)
+    child.process.send_signal(signal.SIGKILL)
+    child.process.wait(10)
+    stack.supervisor.children.remove(child)
+
+
+def _start(stack: Stack, name: str, module: str) -> None:
+    stack.supervisor.start(name, [sys.executable, "-m", module], env=stack.child_env())
+
+
 # --- scenarios -----------------------------------------------------------------------------------------------
 
 
@@ -351,20 +363,47 @@ def test_the_dispatcher_killed_mid_release_pays_nobody_twice_once_started_again(
         ),
     )
 
-    dispatcher = _child(stack, "payments-dispatcher")
-    dispatcher.process.send_signal(signal.SIGKILL)
-    dispatcher.process.wait(10)
-    stack.supervisor.children.remove(dispatcher)
+    _kill(stack, "payments-dispatcher")
     assert _by_state(journey, cycle_id).get("SUBMITTING", 0) > 0  # left mid-send by the dead dispatcher
-    stack.supervisor.start(
-        "payments-dispatcher", [sys.executable, "-m", "payments.dispatcher"], env=stack.child_env()
-    )
+    _start(stack, "payments-dispatcher", "payments.dispatcher")
     _behave(stack, {"all": {"latency": {"fixed_ms": 0}}})
 
     payments = _settled(journey, stack, cycle_id)
 
     assert sum(1 for p in payments if p["state"] == "SUCCEEDED") > 0.9 * len(payments)
     _reconciles(journey, stack, cycle_id, payments)
+
+
+def test_the_payments_relay_and_the_reconciliation_consumer_killed_mid_stream_lose_and_double_nothing(
+    journey: Journey, stack: Stack, enrolled: int
+) -> None:
+    """The relay dies between publishing events and marking them published, the consumer mid-batch: started
+    again, the relay publishes the unmarked events again and the consumer applies each fact once."""
+    _behave(stack, {"all": {"latency": {"fixed_ms": 200}}})
+    cycle_id = _release(journey, "2027-Q3")
+    _wait_for_states(
+        journey,
+        cycle_id,
+        "payments being confirmed",
+        lambda s: s.get("SUCCEEDED", 0) and s.get("SUBMITTING", 0) + s.get("SUBMITTED", 0),
+    )
+
+    _kill(stack, "payments-relay")
+    _kill(stack, "reconciliation-consumer")
+    path = f"/v1/cycles/{cycle_id}/reconciliation"
+    before = journey.call("GET", "reconciliation", path, as_="auditor", expect=(200, 404))
+    _start(stack, "payments-relay", "payments.relay")
+    _start(stack, "reconciliation-consumer", "reconciliation.consumer")
+    _behave(stack, {"all": {"latency": {"fixed_ms": 0}}})
+
+    payments = _settled(journey, stack, cycle_id)
+
+    summary = journey.wait_for_reconciliation(cycle_id, journey.cycle(cycle_id), timeout=90)
+    # Killed while payments' news was still on its way to reconciliation.
+    assert before.get("payment_states") != summary["payment_states"]
+    assert summary["total"]["instructed"]["count"] == len(payments)
+    _reconciles(journey, stack, cycle_id, payments)
+    assert not stack.supervisor.dead()
 
 
 def test_the_database_restarted_mid_cycle_every_process_reconnects_and_the_cycle_closes(
