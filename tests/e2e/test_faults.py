@@ -236,7 +236,7 @@ def _start(stack: Stack, name: str, module: str) -> None:
 def test_the_provider_refusing_connections_during_a_release_delays_payments_but_pays_none_twice(
     journey: Journey, stack: Stack, enrolled: int
 ) -> None:
-    _behave(stack, {"all": {"down": {"seconds": 5, "mode": "refuse"}}})
+    _behave(stack, {"all": {"down": {"seconds": 30, "mode": "refuse"}}})  # down for 30 s
     cycle_id = _release(journey, "2026-Q1")
     _wait_for_states(journey, cycle_id, "payments in doubt while refused", lambda s: s.get("UNKNOWN", 0) > 0)
 
