@@ -352,7 +352,9 @@ def test_a_broker_restarted_mid_cycle_loses_no_instruction_on_the_way_to_reconci
 def test_the_dispatcher_killed_mid_release_pays_nobody_twice_once_started_again(
     journey: Journey, stack: Stack, enrolled: int
 ) -> None:
-    _behave(stack, {"all": {"latency": {"fixed_ms": 300}}})
+    # MTN's sends, one request each, take ~5 s: the dispatcher is killed with many of them in flight, not in
+    # the instant between the last answer and its record (a race the assertion below would then lose).
+    _behave(stack, {"all": {"latency": {"fixed_ms": 300}}, "mtn": {"latency": {"fixed_ms": 1500}}})
     cycle_id = _release(journey, "2027-Q1")
     _wait_for_states(
         journey,
@@ -379,7 +381,8 @@ def test_the_payments_relay_and_the_reconciliation_consumer_killed_mid_stream_lo
 ) -> None:
     """The relay dies between publishing events and marking them published, the consumer mid-batch: started
     again, the relay publishes the unmarked events again and the consumer applies each fact once."""
-    _behave(stack, {"all": {"latency": {"fixed_ms": 200}}})
+    # MTN's sends take ~5 s: the processes are killed with payments' news still to come.
+    _behave(stack, {"all": {"latency": {"fixed_ms": 200}}, "mtn": {"latency": {"fixed_ms": 1500}}})
     cycle_id = _release(journey, "2027-Q3")
     _wait_for_states(
         journey,
