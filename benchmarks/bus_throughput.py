@@ -17,9 +17,12 @@ import resource
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import psycopg
 from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks.measure` when run as a script
 
 from benchmarks.measure import scratch
 from enrolment.db.unit_of_work import EnrolmentUnitOfWork
