@@ -236,7 +236,7 @@ def _start(stack: Stack, name: str, module: str) -> None:
 def test_the_provider_refusing_connections_during_a_release_delays_payments_but_pays_none_twice(
     journey: Journey, stack: Stack, enrolled: int
 ) -> None:
-    _behave(stack, {"all": {"down": {"seconds": 30, "mode": "refuse"}}})  # down for 30 s
+    _behave(stack, {"all": {"down": {"seconds": 30, "mode": "refuse"}}})
     cycle_id = _release(journey, "2026-Q1")
     _wait_for_states(journey, cycle_id, "payments in doubt while refused", lambda s: s.get("UNKNOWN", 0) > 0)
 
@@ -379,8 +379,9 @@ def test_the_dispatcher_killed_mid_release_pays_nobody_twice_once_started_again(
 def test_the_payments_relay_and_the_reconciliation_consumer_killed_mid_stream_lose_and_double_nothing(
     journey: Journey, stack: Stack, enrolled: int
 ) -> None:
-    """The relay dies between publishing events and marking them published, the consumer mid-batch: started
-    again, the relay publishes the unmarked events again and the consumer applies each fact once."""
+    """Both killed wherever they are in their loops while payments' news flows (the relay's exact window between
+    publishing and marking has its own test, in tests/integration/test_outbox_and_inbox.py): started again,
+    the relay publishes what it had not marked and the consumer applies each fact once."""
     # MTN's sends take ~5 s: the processes are killed with payments' news still to come.
     _behave(stack, {"all": {"latency": {"fixed_ms": 200}}, "mtn": {"latency": {"fixed_ms": 1500}}})
     cycle_id = _release(journey, "2027-Q3")
