@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -73,6 +73,20 @@ class Moved:
     confirmed_on: date | None
     confirmed_amount: int | None
     reported_status: str | None
+
+    def on(self, stored: StoredExpectation) -> StoredExpectation:
+        """The stored expectation as it is once this news is stored (its outcome as stored before)."""
+        return replace(
+            stored,
+            expectation=replace(
+                stored.expectation,
+                state=self.state,
+                provider_tx_ref=self.provider_tx_ref,
+                confirmed_on=self.confirmed_on,
+                confirmed_amount=self.confirmed_amount,
+                reported_status=self.reported_status,
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
 from reconciliation.db.discrepancies import REPORT_COLUMNS
@@ -70,18 +70,7 @@ def rematch(
     del related
     for instruction_id, news in (moved or {}).items():
         if instruction_id in stored:
-            before = stored[instruction_id]
-            stored[instruction_id] = replace(
-                before,
-                expectation=replace(
-                    before.expectation,
-                    state=news.state,
-                    provider_tx_ref=news.provider_tx_ref,
-                    confirmed_on=news.confirmed_on,
-                    confirmed_amount=news.confirmed_amount,
-                    reported_status=news.reported_status,
-                ),
-            )
+            stored[instruction_id] = news.on(stored[instruction_id])
     old_lines = uow.statements.lines_referencing(
         reference_keys(item.expectation for item in stored.values()), excluding=fresh_statement
     )
