@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import psutil
@@ -30,7 +31,10 @@ from filet.stack import Stack
 from shared.db import build_engine
 from shared.settings import Settings
 
+T = TypeVar("T")
+
 PROGRAMME = "JIGISEMEJIRI"
+
 REGIONS = [
     "Kayes",
     "Koulikoro",
@@ -125,11 +129,11 @@ def main() -> None:
     stack, ports = embedded_stack(workspace, topic_prefix="bench", dispatchers=args.dispatchers)
     stages: list[tuple[str, float, int]] = []
 
-    def timed(name: str, items: int, work: object) -> object:
+    def timed(name: str, items: int, work: Callable[[], T]) -> T:
         """Runs a stage; prints its time and which processes spent its CPU (the busiest first)."""
         cpu_before = cpu_by_process(stack)
         started = time.monotonic()
-        result = work()  # type: ignore[operator]
+        result = work()
         stages.append((name, time.monotonic() - started, items))
         spent = {
             process: seconds - cpu_before.get(process, 0.0)
@@ -167,7 +171,7 @@ def main() -> None:
                 journey.enrol(PROGRAMME, filter={"region": region})
             return journey.validate_and_activate(PROGRAMME, who="comités villageois", where="villages")
 
-        active = int(timed("enrol, validate, activate", args.households, enrol))  # type: ignore[call-overload]
+        active = int(timed("enrol, validate, activate", args.households, enrol))
         journey.define_scheme(
             {
                 "programme_code": PROGRAMME,
@@ -192,7 +196,7 @@ def main() -> None:
         )
         for what, seconds in journey.calls:  # which of the cycle's calls holds the time
             print(f"    {what:<56} {seconds:8.1f} s", flush=True)
-        cycle_id = cycle["id"]  # type: ignore[index]
+        cycle_id = cycle["id"]
         paid = timed(
             "dispatch, callbacks, every payment terminal",
             active,
@@ -215,15 +219,15 @@ def main() -> None:
                     timeout=600,
                 )
                 journey.import_statement(statement.content, content_type="application/xml")
-            return journey.wait_for_reconciliation(cycle_id, paid)  # type: ignore[arg-type]
+            return journey.wait_for_reconciliation(cycle_id, paid)
 
         reconciled = timed("statements → reconciliation summary", active, reconcile)
         total = time.monotonic() - started
         cpu = cpu_seconds(stack) - cpu_before
-        payments = int(paid["summary"]["total"]["count"])  # type: ignore[index]
+        payments = int(paid["summary"]["total"]["count"])
         print()
         print(
-            f"households {args.households:,}; imported {job['accepted'] + job['duplicates']:,}; "  # type: ignore[index]
+            f"households {args.households:,}; imported {job['accepted'] + job['duplicates']:,}; "
             f"active {active:,}; payments {payments:,}; dispatcher processes {args.dispatchers}"
         )
         for name, seconds, items in stages:
@@ -239,7 +243,7 @@ def main() -> None:
             print(f"  {source:<28} {count:9,} ({count / max(payments, 1):.2f} per payment)")
         # What the provider really did, against what filet says: nothing lost, nothing paid twice.
         ledger = httpx.get(f"{stack.url('simulator')}/_admin/ledger/summary", timeout=60).json()
-        totals = reconciled["total"]  # type: ignore[index]
+        totals = reconciled["total"]
         ledger_paid = int(ledger["by_status"]["succeeded"]["paid"])
         settled = int(totals["settled"]["settled_amount"])
         twice = int(ledger["references"]["paid_more_than_once"])
