@@ -171,6 +171,12 @@ def main() -> None:
             transitions = connection.execute(
                 text("SELECT count(*) FROM enrolment.enrolment_transition")
             ).scalar_one()
+            updates = connection.execute(
+                text(
+                    "SELECT n_tup_upd, n_tup_hot_upd, pg_relation_size(relid) FROM pg_stat_user_tables "
+                    "WHERE schemaname = 'enrolment' AND relname = 'enrolment'"
+                )
+            ).one()
         engine.dispose()
 
         for name, elapsed, cpu, pg_cpu, items in steps:
@@ -187,6 +193,10 @@ def main() -> None:
         )
         print(f"API peak RSS: {rss:.0f} MB (idle {rss_idle:.0f} MB)")
         print(f"history rows: {transitions:,}; outbox: " + ", ".join(f"{t} {n:,}" for t, n in outbox))
+        print(
+            f"enrolment rows updated {updates[0]:,}, of which HOT (no index entry written) {updates[1]:,}; "
+            f"table {updates[2] / 2**20:.0f} MB"
+        )
     finally:
         supervisor.stop_all()
 

@@ -101,6 +101,23 @@ def test_enrolling_the_same_households_again_leaves_them_as_they_were(
     assert (again.json()["enrolled"], again.json()["already_enrolled"]) == (0, 2)
 
 
+def test_a_household_is_enrolled_again_once_it_has_exited_and_only_once(
+    client: TestClient, as_role: Headers, jigi: str, register: Register
+) -> None:
+    household = register()
+    [first] = enrol(client, as_role, programme=jigi, household_ids=[household]).json()["enrolment_ids"]
+    move(client, as_role, first, action="target")  # moves that keep it live leave it live
+    assert enrol(client, as_role, programme=jigi, household_ids=[household]).json()["enrolled"] == 0
+    move(client, as_role, first, action="exit", reason="moved to Bamako")
+
+    again = enrol(client, as_role, programme=jigi, household_ids=[household]).json()
+    twice = enrol(client, as_role, programme=jigi, household_ids=[household]).json()
+
+    assert (again["enrolled"], twice["enrolled"], twice["already_enrolled"]) == (1, 0, 1)
+    listed = client.get(f"/v1/enrolments?programme={jigi}", headers=as_role("auditor")).json()["items"]
+    assert sorted(e["status"] for e in listed) == ["exited", "registered"]
+
+
 def test_a_filter_with_a_pmt_threshold_enrols_only_the_poorest_of_the_zone(
     client: TestClient, as_role: Headers, jigi: str, register: Register
 ) -> None:
