@@ -52,7 +52,15 @@ class Journey:
         **options: Any,
     ) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[as_]}", **options.pop("headers", {})}
-        answer = self.client.request(method, f"{self.urls[service]}{path}", headers=headers, **options)
+        try:
+            answer = self.client.request(method, f"{self.urls[service]}{path}", headers=headers, **options)
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            # Most likely a kept-alive connection the server closed (idle for its 5 s) just as it was reused;
+            # the progress polls pause up to 19 times their last duration, so on a busy machine they do. A
+            # read is harmless to ask again, on a new connection; a write is not asked again here.
+            if method != "GET":
+                raise
+            answer = self.client.request(method, f"{self.urls[service]}{path}", headers=headers, **options)
         if answer.status_code not in set(expect):
             raise JourneyError(f"{method} {service}{path} answered {answer.status_code}: {answer.text[:500]}")
         if not answer.content:
