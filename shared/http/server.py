@@ -8,7 +8,7 @@ from collections.abc import Callable
 import uvicorn
 from fastapi import FastAPI
 
-from shared.logs import configure_logging
+from shared.runtime import start_process
 from shared.settings import Settings
 
 
@@ -18,7 +18,7 @@ def serve(service: str, create_app: Callable[[Settings], FastAPI], *, default_po
     parser.add_argument("--port", type=int, default=default_port)
     args = parser.parse_args()
     settings = Settings()
-    configure_logging(f"{service}-api", settings.log_level)
+    start_process(f"{service}-api", settings.log_level)
     app = create_app(settings)
     uvicorn.run(
         app, host=args.host, port=args.port, log_config=None, access_log=False, timeout_graceful_shutdown=5

@@ -8,7 +8,7 @@ from enrolment.use_cases.end_enrolments import count_paid_cycle
 from shared.consumer import Handler
 from shared.events import Envelope, Topic
 from shared.events.contracts import CycleReleased
-from shared.logs import configure_logging
+from shared.runtime import start_process
 from shared.service import run_consumer
 from shared.settings import Settings
 
@@ -34,7 +34,7 @@ TOPICS = [Topic.CYCLES]
 
 def main() -> None:
     settings = Settings()
-    configure_logging("enrolment-consumer", settings.log_level)
+    start_process("enrolment-consumer", settings.log_level)
     run_consumer(ENROLMENT, settings, handlers=HANDLERS, topics=TOPICS)
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from enrolment.service import ENROLMENT
-from shared.logs import configure_logging
+from shared.runtime import start_process
 from shared.service import run_relay
 from shared.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
-    configure_logging("enrolment-relay", settings.log_level)
+    start_process("enrolment-relay", settings.log_level)
     run_relay(ENROLMENT, settings)
 
 

@@ -14,7 +14,7 @@ from shared.events.contracts import (
     HouseholdsRegistered,
     PaymentDetailsChanged,
 )
-from shared.logs import configure_logging
+from shared.runtime import start_process
 from shared.service import run_consumer
 from shared.settings import Settings
 
@@ -65,7 +65,7 @@ TOPICS = [Topic.HOUSEHOLDS, Topic.ENROLMENTS]
 
 def main() -> None:
     settings = Settings()
-    configure_logging("payments-consumer", settings.log_level)
+    start_process("payments-consumer", settings.log_level)
     run_consumer(PAYMENTS, settings, handlers=HANDLERS, topics=TOPICS)
 
 

@@ -46,7 +46,7 @@ from shared.events.contracts import (
     PaymentOutcome,
     PaymentsInDoubt,
 )
-from shared.logs import configure_logging
+from shared.runtime import start_process
 from shared.service import stop_on_signals
 from shared.settings import Settings
 
@@ -511,7 +511,7 @@ def _now() -> datetime:
 def main() -> None:
     settings = Settings()
     payments = PaymentsSettings()
-    configure_logging("payments-dispatcher", settings.log_level)
+    start_process("payments-dispatcher", settings.log_level)
     http = DirectHttp(KeepAliveTransport(), user_agent="filet-payments-dispatcher")
     try:
         gateways = build_gateways(settings, payments, http)

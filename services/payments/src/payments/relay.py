@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from payments.service import PAYMENTS
-from shared.logs import configure_logging
+from shared.runtime import start_process
 from shared.service import run_relay
 from shared.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
-    configure_logging("payments-relay", settings.log_level)
+    start_process("payments-relay", settings.log_level)
     run_relay(PAYMENTS, settings)
 
 

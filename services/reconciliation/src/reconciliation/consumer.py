@@ -38,7 +38,7 @@ from shared.events.contracts import (
     VouchersExpired,
     VouchersIssued,
 )
-from shared.logs import configure_logging
+from shared.runtime import start_process
 from shared.service import run_consumer
 from shared.settings import Settings
 from shared.unit_of_work import UnitOfWork
@@ -147,7 +147,7 @@ def announce_changed_cycles(open_unit_of_work: Callable[[], UnitOfWork]) -> int:
 
 def main() -> None:
     settings = Settings()
-    configure_logging("reconciliation-consumer", settings.log_level)
+    start_process("reconciliation-consumer", settings.log_level)
     run_consumer(
         replace(RECONCILIATION, unit_of_work=consumer_unit_of_work_factory),
         settings,

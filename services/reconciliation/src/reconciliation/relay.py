@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from reconciliation.service import RECONCILIATION
-from shared.logs import configure_logging
+from shared.runtime import start_process
 from shared.service import run_relay
 from shared.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
-    configure_logging("reconciliation-relay", settings.log_level)
+    start_process("reconciliation-relay", settings.log_level)
     run_relay(RECONCILIATION, settings)
 
 
