@@ -71,6 +71,36 @@ HOUSEKEEPING_SECONDS = 1.0
 #: (callbacks for a closed cycle are late ones and reversals: a second's wait costs nothing).
 CALLBACK_WAIT_SECONDS = 0.1
 CALLBACK_WAIT_IDLE_SECONDS = 1.0
+#: How long a provider loop that found nothing to do waits before it looks again. A sending loop waits twice
+#: as long after each empty look, up to `SEND_REST_LONGEST_SECONDS`: once a provider's payments are all
+#: claimed, nothing is left to send until another release, and each empty claim walks the index entries of
+#: every payment already claimed (until they are vacuumed). Asking every 0.2 s, the twelve sending loops of
+#: two dispatchers made 5,222 claims in the 200,000-household full cycle, 2.4 ms each (pg_stat_statements),
+#: nearly all of them empty. A release while another cycle is still open is picked up within this longest rest.
+IDLE_REST_SECONDS = 0.2
+SEND_REST_LONGEST_SECONDS = 2.0
+
+
+class Rest:
+    """How long an idle loop waits before it looks again: from `shortest`, doubled after each empty look up
+    to `longest`, and short again as soon as a look finds work."""
+
+    def __init__(self, shortest: float, longest: float) -> None:
+        self.shortest = shortest
+        self.longest = max(longest, shortest)
+        self._next = shortest
+
+    def after(self, busy: int) -> float:
+        """The wait after a look that found `busy` items of work: none after work, else the current rest."""
+        if busy:
+            self._next = self.shortest
+            return 0.0
+        wait = self._next
+        self._next = min(self._next * 2, self.longest)
+        return wait
+
+    def reset(self) -> None:
+        self._next = self.shortest
 
 
 class Dispatcher:
@@ -108,16 +138,17 @@ class Dispatcher:
         workers = [
             threading.Thread(
                 target=self._provider_loop,
-                args=(work, gateway, stop),
+                args=(work, gateway, stop, Rest(IDLE_REST_SECONDS, longest)),
                 name=f"{kind}-{name}",
                 daemon=True,
             )
             for name, gateway in self.gateways.items()
             for n in range(self.settings.provider_loops)
-            for kind, work in (
-                (f"send{n}", self.send_chunk),
+            for kind, work, longest in (
+                (f"send{n}", self.send_chunk, SEND_REST_LONGEST_SECONDS),
                 # One querying thread settles batches (whole ones), the others payments sent one by one.
-                (f"query{n}", partial(self.query_chunk, batches=n == 0)),
+                # Their work comes due all through a cycle (callbacks, backoffs): they keep looking often.
+                (f"query{n}", partial(self.query_chunk, batches=n == 0), IDLE_REST_SECONDS),
             )
         ]
         workers.append(
@@ -159,19 +190,24 @@ class Dispatcher:
         else:
             self.released.clear()
 
-    def _provider_loop(self, work: Callable[[Gateway], int], gateway: Gateway, stop: threading.Event) -> None:
+    def _provider_loop(
+        self, work: Callable[[Gateway], int], gateway: Gateway, stop: threading.Event, rest: Rest
+    ) -> None:
         """Sending and settling run in loops of their own, so status queries never wait behind a release.
         While no cycle is released they wait for one, asking the database nothing."""
         while not stop.is_set():
-            if not self.released.wait(RELEASE_WATCH_SECONDS * 4):
-                continue
+            if not self.released.is_set():
+                rest.reset()
+                if not self.released.wait(RELEASE_WATCH_SECONDS * 4):
+                    continue
             try:
                 busy = work(gateway)
             except Exception:
                 log.exception("dispatching failed; retrying", extra={"provider": gateway.name})
                 busy = 0
-            if not busy:
-                stop.wait(0.2)
+            wait = rest.after(busy)
+            if wait:
+                stop.wait(wait)
 
     def _callback_loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
