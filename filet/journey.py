@@ -52,15 +52,16 @@ class Journey:
         **options: Any,
     ) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[as_]}", **options.pop("headers", {})}
+        url = f"{self.urls[service]}{path}"
         try:
-            answer = self.client.request(method, f"{self.urls[service]}{path}", headers=headers, **options)
+            answer = self.client.request(method, url, headers=headers, **options)
         except (httpx.ReadError, httpx.RemoteProtocolError):
             # Most likely a kept-alive connection the server closed (idle for its 5 s) just as it was reused;
             # the progress polls pause up to 19 times their last duration, so on a busy machine they do. A
             # read is harmless to ask again, on a new connection; a write is not asked again here.
             if method != "GET":
                 raise
-            answer = self.client.request(method, f"{self.urls[service]}{path}", headers=headers, **options)
+            answer = self.client.request(method, url, headers=headers, **options)
         if answer.status_code not in set(expect):
             raise JourneyError(f"{method} {service}{path} answered {answer.status_code}: {answer.text[:500]}")
         if not answer.content:
